@@ -2,7 +2,19 @@
 
 import typer
 
-app = typer.Typer(help="overdue: debt collection that runs itself, with tact.", no_args_is_help=True)
+from services.ledger.cli import app as ledger_app
+from services.notifier.cli import app as notifier_app
+from services.scheduler.cli import app as scheduler_app
+from shared.devstack.cli import app as infra_app
+
+app = typer.Typer(
+    help="overdue: the debt-collection conversation, run systematically and with tact.",
+    no_args_is_help=True,
+)
+app.add_typer(infra_app, name="infra")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(scheduler_app, name="scheduler")
+app.add_typer(notifier_app, name="notifier")
 
 
 def main() -> None:

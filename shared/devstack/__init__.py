@@ -1,0 +1,1 @@
+"""The local stack for development, tests and the demo: Kafka, PostgreSQL, SMTP."""
