@@ -1,0 +1,1 @@
+"""The ledger's adapters: its database, and the translation to and from Kafka."""

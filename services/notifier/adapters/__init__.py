@@ -1,0 +1,1 @@
+"""The notifier's adapters: its database, and the translation to and from Kafka."""

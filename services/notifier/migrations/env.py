@@ -1,0 +1,4 @@
+from services.notifier.adapters.tables import metadata
+from shared.db.alembic_env import run_migrations
+
+run_migrations(metadata)

@@ -1,0 +1,1 @@
+"""Database plumbing every service shares: engines, migrations, the inbox."""
