@@ -35,6 +35,7 @@ class ServiceSettings(CommonSettings):
 
     database_url: str = Field(
         default="sqlite:///var/overdue.db",
+        validation_alias=AliasChoices("OVERDUE_DATABASE_URL", "DATABASE_URL"),
         description="SQLAlchemy URL of the service's own database.",
     )
     host: str = Field(default="127.0.0.1", description="Address the HTTP API binds.")
