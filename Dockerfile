@@ -32,6 +32,9 @@ RUN uv sync --frozen --no-dev --no-editable
 # --- runtime: the system libraries WeasyPrint loads, the venv, no build tools -
 FROM ${PYTHON_IMAGE} AS runtime
 
+# Not pinned to versions: the base tag fixes the Debian release, and within it
+# the newest package carries the security fixes.
+# hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install --yes --no-install-recommends \
         libpango-1.0-0 \
@@ -50,7 +53,8 @@ ENV PATH=/opt/overdue/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1
 
 WORKDIR /app
-USER overdue
+# Numeric, so that a runtime can tell it is not root without reading /etc/passwd.
+USER 10001:10001
 
 ENTRYPOINT ["overdue"]
 CMD ["--help"]
