@@ -215,6 +215,13 @@ def _non_negative(value: Decimal) -> Decimal:
     return value
 
 
+class MoneyAmountMarker:
+    """Marks a field as money, so a payload can hold it to its currency's decimals."""
+
+
+MONEY_AMOUNT = MoneyAmountMarker()
+
+
 def _decimal_schema(pattern: str, example: str) -> WithJsonSchema:
     return WithJsonSchema({"type": "string", "pattern": pattern, "examples": [example]})
 
@@ -233,6 +240,7 @@ AmountStr = Annotated[
     Decimal,
     BeforeValidator(_from_wire),
     AfterValidator(_non_negative),
+    MONEY_AMOUNT,
     _AS_TEXT,
     _decimal_schema(AMOUNT_PATTERN, "1250.00"),
 ]
