@@ -222,8 +222,8 @@ class MoneyAmountMarker:
 MONEY_AMOUNT = MoneyAmountMarker()
 
 
-def _decimal_schema(pattern: str, example: str) -> WithJsonSchema:
-    return WithJsonSchema({"type": "string", "pattern": pattern, "examples": [example]})
+def _decimal_schema(pattern: str) -> WithJsonSchema:
+    return WithJsonSchema({"type": "string", "pattern": pattern})
 
 
 _AS_TEXT = PlainSerializer(format_amount, return_type=str, when_used="json")
@@ -232,7 +232,7 @@ DecimalStr = Annotated[
     Decimal,
     BeforeValidator(_from_wire),
     _AS_TEXT,
-    _decimal_schema(DECIMAL_PATTERN, "-0.88"),
+    _decimal_schema(DECIMAL_PATTERN),
 ]
 """A signed decimal (a rate, an interest margin); a string such as `"-0.88"` in JSON."""
 
@@ -242,7 +242,7 @@ AmountStr = Annotated[
     AfterValidator(_non_negative),
     MONEY_AMOUNT,
     _AS_TEXT,
-    _decimal_schema(AMOUNT_PATTERN, "1250.00"),
+    _decimal_schema(AMOUNT_PATTERN),
 ]
 """An amount of money, zero or more; a string such as `"1250.00"` in JSON."""
 
