@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic.fields import FieldInfo
 
 from shared.events.errors import MisaddressedEvent
 from shared.money import MONEY_AMOUNT, check_precision
@@ -43,6 +44,11 @@ def check_addressing(model: type[Payload], debtor: str | None) -> None:
         raise MisaddressedEvent(f"{model.event_type} is keyed by creditor, not debtor")
 
 
+def is_money_field(info: FieldInfo) -> bool:
+    """Whether a field holds an amount of money (`AmountStr`, possibly optional)."""
+    return MONEY_AMOUNT in info.metadata or _is_money(info.annotation)
+
+
 def _is_money(annotation: Any) -> bool:
     if typing.get_origin(annotation) is typing.Annotated:
         return MONEY_AMOUNT in annotation.__metadata__
@@ -63,7 +69,7 @@ def _fit_amounts(part: BaseModel, currency: object, path: str) -> None:
         value = getattr(part, name)
         where = f"{path}.{name}"
         if isinstance(value, Decimal):
-            if MONEY_AMOUNT in info.metadata or _is_money(info.annotation):
+            if is_money_field(info):
                 part.__dict__[name] = _fit(value, currency, where)
         elif isinstance(value, BaseModel):
             _fit_amounts(value, currency, where)
