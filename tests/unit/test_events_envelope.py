@@ -20,8 +20,8 @@ def _invoice() -> InvoiceIssued:
         issued_on=date(2026, 1, 5),
         due_on=date(2026, 1, 19),
         currency="EUR",
-        amount="1200",  # type: ignore[arg-type]
-        balance="1200",  # type: ignore[arg-type]
+        amount="1200",
+        balance="1200",
     )
 
 
