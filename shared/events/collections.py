@@ -9,7 +9,7 @@ from typing import ClassVar, Literal, Self
 
 from pydantic import Field, model_validator
 
-from shared.events.fields import Channel, Line, Moment, Slug, Text
+from shared.events.fields import Channel, ContactId, Line, Moment, Slug, Text
 from shared.events.parties import DebtorDetails
 from shared.events.payload import Part, Payload
 from shared.money import AmountStr, CurrencyCode
@@ -55,7 +55,7 @@ class CaseInvoice(Part):
 
 
 class CaseContact(Part):
-    contact_id: str = Field(min_length=1)
+    contact_id: ContactId
     step: str = Field(min_length=1)
     template: Slug
     channel: Channel | None

@@ -9,7 +9,7 @@ from typing import ClassVar, Final, Self
 
 from pydantic import Field, model_validator
 
-from shared.events.fields import Channel, LanguageCode, Line, Moment, Slug
+from shared.events.fields import Channel, ContactId, LanguageCode, Line, Moment, Slug
 from shared.events.payload import Part, Payload
 from shared.money import AmountStr, CurrencyCode
 
@@ -43,7 +43,7 @@ class SendContact(Payload):
 
     event_type: ClassVar[str] = "contact.due"
 
-    contact_id: str = Field(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")
+    contact_id: ContactId
     case_id: str | None = Field(
         default=None, description="Absent for a pre-due reminder outside any case."
     )

@@ -61,7 +61,7 @@ class Envelope(BaseModel):
             occurred_at=occurred_at,
             creditor=creditor,
             debtor=debtor,
-            data=payload.model_dump(mode="json"),
+            data=payload.to_data(),
         )
 
     @property

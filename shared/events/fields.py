@@ -84,5 +84,10 @@ TimeZoneName = Annotated[
 ]
 """An IANA timezone name: `Europe/Berlin`."""
 
+ContactId = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$")
+]
+"""A contact's id: printable ASCII without spaces, as it becomes a Message-ID."""
+
 Channel = Literal["email", "letter"]
 """How a contact reaches the debtor (SPEC §5)."""

@@ -28,6 +28,7 @@ class InboundDebtorUpdated(Payload):
     """
 
     event_type: ClassVar[str] = "debtor.updated"
+    partial: ClassVar[bool] = True
 
     name: Line | None = Field(default=None, min_length=1)
     email: Email | None = None
@@ -37,6 +38,13 @@ class InboundDebtorUpdated(Payload):
     country: CountryCode | None = None
     address: PostalAddress | None = None
     reference: Line | None = None
+
+    @model_validator(mode="after")
+    def _keeps_what_cannot_be_cleared(self) -> Self:
+        for required in ("name", "email_opt_out"):
+            if required in self.model_fields_set and getattr(self, required) is None:
+                raise ValueError(f"{required} can be changed but not cleared")
+        return self
 
 
 class InboundInvoiceIssued(Payload):

@@ -8,13 +8,13 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from shared.events.fields import Channel, LanguageCode, Line, Slug
+from shared.events.fields import Channel, ContactId, LanguageCode, Line, Slug
 from shared.events.payload import Payload
 from shared.money import AmountStr, CurrencyCode
 
 
 class _ContactOutcome(Payload):
-    contact_id: str = Field(min_length=1)
+    contact_id: ContactId
     case_id: str | None = None
     step: str = Field(min_length=1)
     template: Slug

@@ -29,6 +29,12 @@ class Payload(Part):
     event_type: ClassVar[str]
     schema_version: ClassVar[int] = 1
     keyed_by: ClassVar[Literal["debtor", "creditor"]] = "debtor"
+    partial: ClassVar[bool] = False
+    """A partial update carries only the fields it changes."""
+
+    def to_data(self) -> dict[str, Any]:
+        """The JSON-ready `data` of an envelope: money as strings, dates as text."""
+        return self.model_dump(mode="json", exclude_unset=self.partial)
 
     @model_validator(mode="after")
     def _amounts_fit_currency(self) -> Self:
