@@ -1,9 +1,13 @@
 """The envelope around every message on every topic (SPEC §2)."""
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.events.fields import Moment
+from shared.events.payload import Payload, check_addressing
 
 SCHEMA_VERSION = 1
 
@@ -25,16 +29,40 @@ class Envelope(BaseModel):
     schema_version: int = Field(
         default=SCHEMA_VERSION, ge=1, alias="schema", description="Version of `data`."
     )
-    occurred_at: AwareDatetime = Field(
-        description="When the fact happened, with offset."
+    occurred_at: Moment = Field(description="When the fact happened, with offset.")
+    creditor: str = Field(
+        min_length=1,
+        pattern=r"^[^/\s]+$",
+        description="Creditor id; never contains `/`, which ends it in the key.",
     )
-    creditor: str = Field(min_length=1, description="Creditor id.")
     debtor: str | None = Field(
         default=None, min_length=1, description="Debtor id; absent for creditor events."
     )
     data: dict[str, Any] = Field(
         default_factory=dict, description="Type-specific payload."
     )
+
+    @classmethod
+    def wrap(
+        cls,
+        payload: Payload,
+        *,
+        creditor: str,
+        debtor: str | None = None,
+        occurred_at: datetime,
+        id: UUID | None = None,
+    ) -> "Envelope":
+        """Address `payload`; its money becomes strings, its dates ISO text."""
+        check_addressing(type(payload), debtor)
+        return cls(
+            id=id or uuid4(),
+            type=payload.event_type,
+            schema_version=payload.schema_version,
+            occurred_at=occurred_at,
+            creditor=creditor,
+            debtor=debtor,
+            data=payload.to_data(),
+        )
 
     @property
     def key(self) -> str:
@@ -44,8 +72,10 @@ class Envelope(BaseModel):
         return debtor_key(self.creditor, self.debtor)
 
     def to_bytes(self) -> bytes:
+        """The JSON on the wire, with `schema` spelled as in SPEC §2."""
         return self.model_dump_json(by_alias=True).encode()
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> "Envelope":
+        """Read the wire JSON; raises a pydantic `ValidationError` if malformed."""
         return cls.model_validate_json(raw)
