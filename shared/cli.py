@@ -5,6 +5,7 @@ import typer
 from services.ledger.cli import app as ledger_app
 from services.notifier.cli import app as notifier_app
 from services.scheduler.cli import app as scheduler_app
+from shared.contracts_cli import app as contracts_app
 from shared.devstack.cli import app as infra_app
 
 app = typer.Typer(
@@ -15,6 +16,7 @@ app.add_typer(infra_app, name="infra")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(scheduler_app, name="scheduler")
 app.add_typer(notifier_app, name="notifier")
+app.add_typer(contracts_app, name="contracts")
 
 
 def main() -> None:

@@ -73,8 +73,8 @@ class CreditorUpdated(Payload):
     bank: BankDetails | None = None
     payment_link: AnyHttpUrl | None = None
     late_fees: LateFeeSettings | None = None
-    # Kept as parsed YAML until the scheduler's policy model exists; until then
-    # the scheduler validates it when it reads the record.
+    # TODO(#4): validate against the policy model once it exists in shared/;
+    # until then the policy travels as parsed YAML, unchecked.
     policy: dict[str, Any] = Field(description="The policy of SPEC §3, as parsed YAML.")
     api_key_hashes: list[str] = Field(
         default_factory=list, description="Hashes of the creditor's live API keys."
