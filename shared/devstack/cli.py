@@ -1,5 +1,104 @@
-"""`overdue infra` commands."""
+"""`overdue infra` commands: the local Kafka, PostgreSQL and SMTP sink."""
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from shared.devstack import kafka, stack
+from shared.devstack.errors import InfraError
+from shared.devstack.paths import paths
+from shared.devstack.state import endpoints
 
 app = typer.Typer(help="Start, stop and inspect the local stack.", no_args_is_help=True)
+console = Console()
+
+
+def _table(title: str, reports: list[stack.PartReport]) -> Table:
+    table = Table(title=title)
+    table.add_column("part")
+    table.add_column("listens on")
+    table.add_column("answering")
+    table.add_column("pid", justify="right")
+    table.add_column("note")
+    for report in reports:
+        table.add_row(
+            report.part,
+            report.address,
+            "[green]yes[/green]" if report.answering else "[red]no[/red]",
+            str(report.pid or "-"),
+            report.note,
+        )
+    return table
+
+
+def _fail(exc: InfraError) -> typer.Exit:
+    console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+    return typer.Exit(code=1)
+
+
+@app.command()
+def up() -> None:
+    """Start Kafka, PostgreSQL and the SMTP sink where missing, and create topics.
+
+    Waits until each part answers (Kafka: until a consumer group can commit).
+    Already running parts are left as they are, so a second `up` is harmless.
+    KAFKA_BOOTSTRAP_SERVERS or DATABASE_URL make it use that service instead
+    of starting one. Ports: OVERDUE_INFRA_KAFKA_PORT (9092),
+    OVERDUE_INFRA_KAFKA_CONTROLLER_PORT (9093), OVERDUE_INFRA_SMTP_PORT (2525).
+    """
+    layout = paths()
+    try:
+        with console.status("starting the local stack…"):
+            reports = stack.up(layout)
+    except InfraError as exc:
+        raise _fail(exc) from None
+
+    console.print(_table("overdue infra: up", reports))
+    where = endpoints(layout)
+    console.print(f"outbox:   {where.outbox_dir}")
+    console.print(f"state:    {layout.state_file}")
+    console.print(f"logs:     {layout.log}")
+    if all(report.note == stack.ALREADY_RUNNING for report in reports):
+        console.print("everything was already running.")
+
+
+@app.command()
+def down(
+    timeout: float = typer.Option(
+        30.0, help="Seconds to wait for a graceful stop before killing."
+    ),
+) -> None:
+    """Stop what `up` started, and nothing else; data under var/ is kept."""
+    layout = paths()
+    try:
+        reports = stack.down(layout, timeout=timeout)
+    except InfraError as exc:
+        raise _fail(exc) from None
+    console.print(_table("overdue infra: down", reports))
+
+
+@app.command()
+def status() -> None:
+    """Show whether each part answers and where; exits 1 if a part `up` left
+    running does not answer."""
+    reports, healthy = stack.status(paths())
+    console.print(_table("overdue infra: status", reports))
+    if not healthy:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def fetch(
+    force: bool = typer.Option(False, help="Copy the jars even if they are current."),
+) -> None:
+    """Copy Kafka's jars from Maven Central into var/kafka/libs (skipped when current).
+
+    `up` does this itself; run it alone to warm the cache.
+    """
+    layout = paths()
+    try:
+        ran = kafka.fetch(layout, force=force)
+    except InfraError as exc:
+        raise _fail(exc) from None
+    verdict = "fetched" if ran else "already current"
+    console.print(f"Kafka jars {verdict} in {layout.kafka_libs}")

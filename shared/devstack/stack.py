@@ -1,0 +1,337 @@
+"""Bring the whole local stack up, down, or ask how it is: Kafka, PostgreSQL, SMTP.
+
+Each part is either started by `up` (and then stopped by `down`) or, when the
+user's environment names one, used as it is and never started or stopped.
+"""
+
+import asyncio
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.devstack import kafka, postgres, smtp_sink
+from shared.devstack.errors import InfraError
+from shared.devstack.paths import Paths
+from shared.devstack.process import (
+    free_port,
+    is_alive,
+    port_is_free,
+    read_pid,
+    spawn,
+    tail,
+    terminate,
+    write_pid,
+)
+from shared.devstack.settings import InfraSettings, external_database, external_kafka
+from shared.devstack.state import (
+    InfraState,
+    KafkaState,
+    PostgresState,
+    SmtpState,
+    endpoints,
+    load,
+    save,
+)
+from shared.devstack.topics import ensure_topics
+from shared.settings import CommonSettings
+from shared.topics import ALL_TOPICS
+
+STARTED = "started"
+ALREADY_RUNNING = "already running"
+EXTERNAL = "external, not managed"
+STOPPED = "stopped"
+NOT_RUNNING = "was not running"
+
+
+@dataclass(frozen=True)
+class PartReport:
+    """One row of the table `up`, `down` and `status` print."""
+
+    part: str
+    address: str
+    answering: bool
+    note: str
+    pid: int | None = None
+
+
+def up(layout: Paths, settings: InfraSettings | None = None) -> list[PartReport]:
+    """Start whatever is missing and wait until every part answers.
+
+    The state file is saved after each part, so `down` can stop what did
+    start even when a later part fails.
+    """
+    settings = settings or InfraSettings()
+    layout.ensure()
+    state = load(layout)
+
+    reports = [_kafka_up(layout, settings, state)]
+    save(state, layout)
+    reports.append(_postgres_up(layout, settings, state))
+    save(state, layout)
+    reports.append(_smtp_up(layout, settings, state))
+    save(state, layout)
+    return reports
+
+
+def _kafka_up(layout: Paths, settings: InfraSettings, state: InfraState) -> PartReport:
+    partitions = CommonSettings().topic_partitions
+    external = external_kafka()
+    marker = kafka.process_marker(layout)
+    pid: int | None = None
+
+    if external:
+        bootstrap, note = external, EXTERNAL
+        asyncio.run(kafka.wait_ready(bootstrap, within=settings.kafka_timeout))
+    else:
+        pid = read_pid(layout.kafka_pid)
+        if is_alive(pid, marker) and state.kafka is not None:
+            bootstrap, note = state.kafka.bootstrap, ALREADY_RUNNING
+        else:
+            config = kafka.BrokerConfig(
+                host=settings.host,
+                port=settings.kafka_port,
+                controller_port=settings.kafka_controller_port,
+                data_dir=layout.kafka_data,
+                partitions=partitions,
+            )
+            _require_free(settings.host, config.port, "OVERDUE_INFRA_KAFKA_PORT")
+            _require_free(
+                settings.host,
+                config.controller_port,
+                "OVERDUE_INFRA_KAFKA_CONTROLLER_PORT",
+            )
+            kafka.fetch(layout)
+            pid = kafka.start(layout, config, heap=settings.kafka_heap)
+            bootstrap, note = config.bootstrap, STARTED
+        state.kafka = KafkaState(
+            bootstrap=bootstrap, pid=pid, started_by_us=True, running=True
+        )
+        asyncio.run(
+            kafka.wait_ready(
+                bootstrap,
+                within=settings.kafka_timeout,
+                pid=pid,
+                log=layout.kafka_log,
+            )
+        )
+
+    asyncio.run(ensure_topics(bootstrap, partitions))
+    asyncio.run(
+        kafka.wait_ready(
+            bootstrap,
+            within=settings.kafka_timeout,
+            commit_topic=ALL_TOPICS[0].name,
+            log=None if external else layout.kafka_log,
+        )
+    )
+    if external:
+        state.kafka = KafkaState(bootstrap=bootstrap, running=True)
+    return PartReport("kafka", bootstrap, True, note, pid)
+
+
+def _postgres_up(
+    layout: Paths, settings: InfraSettings, state: InfraState
+) -> PartReport:
+    external = external_database()
+    if external:
+        postgres.wait_ready(external, timeout=30)
+        state.postgres = PostgresState(url=external, running=True)
+        return PartReport("postgres", external, True, EXTERNAL)
+
+    recorded = state.postgres if state.postgres and state.postgres.data_dir else None
+    cluster = postgres.locate(layout, recorded.data_dir if recorded else None)
+    if cluster.is_running():
+        port = _running_port(cluster) or (recorded.port if recorded else None)
+        if port is None:
+            raise InfraError(f"PostgreSQL runs from {cluster.data} on an unknown port")
+        note = ALREADY_RUNNING
+    else:
+        postgres.initialise(cluster)
+        port = recorded.port if recorded and recorded.port else None
+        if port is None or not port_is_free(settings.host, port):
+            port = free_port(settings.host, settings.postgres_port)
+        postgres.start(cluster, port)
+        note = STARTED
+
+    pid = cluster.pid()
+    url = postgres.url_for(settings.host, port)
+    state.postgres = PostgresState(
+        url=url,
+        port=port,
+        pid=pid,
+        data_dir=str(cluster.root),
+        started_by_us=True,
+        running=True,
+    )
+    postgres.ensure_database(settings.host, port)
+    postgres.wait_ready(url, timeout=30, log=cluster.log)
+    return PartReport("postgres", url, True, note, pid)
+
+
+def _running_port(cluster: postgres.Cluster) -> int | None:
+    # postmaster.pid: pid, data dir, start time, port, ...
+    try:
+        return int(cluster.pid_file.read_text().splitlines()[3])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _smtp_up(layout: Paths, settings: InfraSettings, state: InfraState) -> PartReport:
+    marker = smtp_marker(layout)
+    pid = read_pid(layout.smtp_pid)
+    if is_alive(pid, marker) and state.smtp is not None:
+        host, port, note = state.smtp.host, state.smtp.port, ALREADY_RUNNING
+    else:
+        host, port = settings.host, settings.smtp_port
+        _require_free(host, port, "OVERDUE_INFRA_SMTP_PORT")
+        process = spawn(
+            [
+                sys.executable,
+                "-m",
+                "shared.devstack.smtp_sink",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--outbox",
+                str(layout.outbox),
+            ],
+            log=layout.smtp_log,
+            cwd=layout.var,
+        )
+        pid = process.pid
+        write_pid(layout.smtp_pid, pid)
+        note = STARTED
+
+    state.smtp = SmtpState(
+        host=host,
+        port=port,
+        outbox=str(layout.outbox),
+        pid=pid,
+        started_by_us=True,
+        running=True,
+    )
+    _wait_smtp(host, port, pid, layout.smtp_log)
+    return PartReport("smtp", f"{host}:{port}", True, note, pid)
+
+
+def smtp_marker(layout: Paths) -> str:
+    return str(layout.outbox)
+
+
+def _wait_smtp(host: str, port: int, pid: int | None, log: Path) -> None:
+    deadline = time.monotonic() + 20
+    while not smtp_sink.answers(host, port):
+        if not is_alive(pid):
+            raise InfraError(f"the SMTP sink exited, see {log}:\n{tail(log)}")
+        if time.monotonic() > deadline:
+            raise InfraError(f"the SMTP sink did not answer EHLO, see {log}")
+        time.sleep(0.2)
+
+
+def _require_free(host: str, port: int, variable: str) -> None:
+    if not port_is_free(host, port):
+        raise InfraError(
+            f"{host}:{port} is already taken by another process; "
+            f"set {variable} to another port"
+        )
+
+
+def down(layout: Paths, timeout: float = 30.0) -> list[PartReport]:
+    """Stop what `up` started, and nothing else."""
+    state = load(layout)
+    reports: list[PartReport] = []
+
+    kafka_pid = read_pid(layout.kafka_pid)
+    if state.kafka is not None and not state.kafka.started_by_us:
+        reports.append(PartReport("kafka", state.kafka.bootstrap, False, EXTERNAL))
+    else:
+        stopped = kafka_pid is not None and terminate(
+            kafka_pid, timeout=timeout, marker=kafka.process_marker(layout)
+        )
+        address = state.kafka.bootstrap if state.kafka else "-"
+        reports.append(
+            PartReport("kafka", address, False, STOPPED if stopped else NOT_RUNNING)
+        )
+    layout.kafka_pid.unlink(missing_ok=True)
+    if state.kafka is not None:
+        state.kafka.running, state.kafka.pid = False, None
+
+    if state.postgres is not None and not state.postgres.started_by_us:
+        reports.append(PartReport("postgres", state.postgres.url, False, EXTERNAL))
+    else:
+        data_dir = state.postgres.data_dir if state.postgres else None
+        cluster = postgres.locate(layout, data_dir)
+        stopped = postgres.stop(cluster)
+        address = state.postgres.url if state.postgres else "-"
+        reports.append(
+            PartReport("postgres", address, False, STOPPED if stopped else NOT_RUNNING)
+        )
+    if state.postgres is not None:
+        state.postgres.running, state.postgres.pid = False, None
+
+    smtp_pid = read_pid(layout.smtp_pid)
+    stopped = smtp_pid is not None and terminate(
+        smtp_pid, timeout=10, marker=smtp_marker(layout)
+    )
+    layout.smtp_pid.unlink(missing_ok=True)
+    address = f"{state.smtp.host}:{state.smtp.port}" if state.smtp else "-"
+    reports.append(
+        PartReport("smtp", address, False, STOPPED if stopped else NOT_RUNNING)
+    )
+    if state.smtp is not None:
+        state.smtp.running, state.smtp.pid = False, None
+
+    if layout.state_file.exists():
+        save(state, layout)
+    return reports
+
+
+def status(layout: Paths) -> tuple[list[PartReport], bool]:
+    """Probe each part; healthy unless a part `up` left running does not answer."""
+    state = load(layout)
+    where = endpoints(layout)
+
+    kafka_ok = asyncio.run(kafka.can_list_topics(where.kafka_bootstrap))
+    postgres_ok = postgres.answers(where.database_url)
+    smtp_ok = smtp_sink.answers(where.smtp_host, where.smtp_port)
+
+    reports = [
+        PartReport(
+            "kafka",
+            where.kafka_bootstrap,
+            kafka_ok,
+            _expectation(state.kafka),
+            state.kafka.pid if state.kafka else None,
+        ),
+        PartReport(
+            "postgres",
+            where.database_url,
+            postgres_ok,
+            _expectation(state.postgres),
+            state.postgres.pid if state.postgres else None,
+        ),
+        PartReport(
+            "smtp",
+            f"{where.smtp_host}:{where.smtp_port}",
+            smtp_ok,
+            _expectation(state.smtp),
+            state.smtp.pid if state.smtp else None,
+        ),
+    ]
+    expected = [
+        part is not None and part.running
+        for part in (state.kafka, state.postgres, state.smtp)
+    ]
+    healthy = all(
+        report.answering or not wanted
+        for report, wanted in zip(reports, expected, strict=True)
+    )
+    return reports, healthy
+
+
+def _expectation(part: KafkaState | PostgresState | SmtpState | None) -> str:
+    if part is None or not part.running:
+        return "not started by up"
+    return "started by up" if part.started_by_us else EXTERNAL
