@@ -16,7 +16,7 @@ console = Console()
 def _table(title: str, reports: list[stack.PartReport]) -> Table:
     table = Table(title=title)
     table.add_column("part")
-    table.add_column("listens on")
+    table.add_column("listens on", overflow="fold")
     table.add_column("answering")
     table.add_column("pid", justify="right")
     table.add_column("note")
@@ -55,9 +55,12 @@ def up() -> None:
 
     console.print(_table("overdue infra: up", reports))
     where = endpoints(layout)
-    console.print(f"outbox:   {where.outbox_dir}")
-    console.print(f"state:    {layout.state_file}")
-    console.print(f"logs:     {layout.log}")
+    console.print(f"KAFKA_BOOTSTRAP_SERVERS={where.kafka_bootstrap}", highlight=False)
+    console.print(f"DATABASE_URL={where.database_url}", highlight=False)
+    console.print(f"SMTP: {where.smtp_host}:{where.smtp_port}", highlight=False)
+    console.print(f"outbox: {where.outbox_dir}", highlight=False)
+    console.print(f"state:  {layout.state_file}", highlight=False)
+    console.print(f"logs:   {layout.log}", highlight=False)
     if all(report.note == stack.ALREADY_RUNNING for report in reports):
         console.print("everything was already running.")
 

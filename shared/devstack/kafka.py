@@ -2,11 +2,14 @@
 
 import asyncio
 import base64
+import contextlib
 import hashlib
+import logging
 import shutil
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -207,6 +210,12 @@ async def can_list_topics(bootstrap: str, within: float = 5.0) -> bool:
         await _quietly_close(admin)
 
 
+async def answers(bootstrap: str) -> bool:
+    """`can_list_topics` without the client's connection errors in the log."""
+    with _quiet_clients():
+        return await can_list_topics(bootstrap)
+
+
 async def can_commit(bootstrap: str, topic: str, within: float = 10.0) -> bool:
     """Whether a consumer group can commit an offset: the group coordinator is up.
 
@@ -253,6 +262,30 @@ async def wait_ready(
 
     Gives up early when the broker's process has died, quoting its log.
     """
+    with _quiet_clients():
+        await _poll_ready(bootstrap, within, commit_topic, pid, log)
+
+
+@contextlib.contextmanager
+def _quiet_clients() -> Iterator[None]:
+    # Refused connections and a missing coordinator are expected while we
+    # poll; aiokafka would log each one as an error.
+    client_logger = logging.getLogger("aiokafka")
+    previous = client_logger.level
+    client_logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        client_logger.setLevel(previous)
+
+
+async def _poll_ready(
+    bootstrap: str,
+    within: float,
+    commit_topic: str | None,
+    pid: int | None,
+    log: Path | None,
+) -> None:
     deadline = time.monotonic() + within
     stage = "answer admin requests"
     while True:

@@ -293,7 +293,7 @@ def status(layout: Paths) -> tuple[list[PartReport], bool]:
     state = load(layout)
     where = endpoints(layout)
 
-    kafka_ok = asyncio.run(kafka.can_list_topics(where.kafka_bootstrap))
+    kafka_ok = asyncio.run(kafka.answers(where.kafka_bootstrap))
     postgres_ok = postgres.answers(where.database_url)
     smtp_ok = smtp_sink.answers(where.smtp_host, where.smtp_port)
 
@@ -332,6 +332,8 @@ def status(layout: Paths) -> tuple[list[PartReport], bool]:
 
 
 def _expectation(part: KafkaState | PostgresState | SmtpState | None) -> str:
-    if part is None or not part.running:
+    if part is None:
         return "not started by up"
+    if not part.running:
+        return "stopped by down"
     return "started by up" if part.started_by_us else EXTERNAL
