@@ -6,8 +6,9 @@ Run detached by `overdue infra up`:
 
 Each message becomes one `.eml` file, named by arrival time and Message-ID.
 It is written under a hidden temporary name and then renamed, so a reader
-globbing `*.eml` never sees half a message. Two headers are put in front,
-as a delivering server would: `X-Envelope-From` and `X-Envelope-To`.
+globbing `*.eml` never sees half a message. Line endings are stored as
+`\n`, as Python's own `email` package writes them, and two headers are put
+in front, as a delivering server would: `X-Envelope-From` and `X-Envelope-To`.
 """
 
 import argparse
@@ -46,12 +47,12 @@ def store(outbox: Path, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> Path
         target = outbox / f"{stem}-{uuid.uuid4().hex[:8]}.eml"
 
     envelope = (
-        f"X-Envelope-From: <{mail_from}>\r\n"
-        f"X-Envelope-To: {', '.join(f'<{rcpt}>' for rcpt in rcpt_tos)}\r\n"
+        f"X-Envelope-From: <{mail_from}>\n"
+        f"X-Envelope-To: {', '.join(f'<{rcpt}>' for rcpt in rcpt_tos)}\n"
     ).encode()
     temporary = outbox / f".{target.name}.{uuid.uuid4().hex}.tmp"
     with open(temporary, "wb") as out:
-        out.write(envelope + raw)
+        out.write(envelope + raw.replace(b"\r\n", b"\n"))
         out.flush()
         os.fsync(out.fileno())
     os.replace(temporary, target)

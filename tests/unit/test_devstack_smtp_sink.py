@@ -38,7 +38,7 @@ def test_the_outbox_holds_the_whole_message_and_its_envelope(tmp_path):
     assert path.suffix == ".eml"
     assert stored["Message-ID"] == "<c-42.reminder@acme.test>"
     assert stored["X-Envelope-To"] == "<debtor@example.test>"
-    assert stored.get_payload() == "Your invoice is overdue.\r\n"
+    assert stored.get_payload() == "Your invoice is overdue.\n"
 
 
 def test_no_temporary_file_is_left_beside_a_stored_message(tmp_path):
