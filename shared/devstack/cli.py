@@ -24,11 +24,17 @@ def _table(title: str, reports: list[stack.PartReport]) -> Table:
         table.add_row(
             report.part,
             report.address,
-            "[green]yes[/green]" if report.answering else "[red]no[/red]",
+            _answering(report.answering),
             str(report.pid or "-"),
             report.note,
         )
     return table
+
+
+def _answering(answering: bool | None) -> str:
+    if answering is None:
+        return "-"
+    return "[green]yes[/green]" if answering else "[red]no[/red]"
 
 
 def _fail(exc: InfraError) -> typer.Exit:

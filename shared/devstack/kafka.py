@@ -176,6 +176,19 @@ def format_storage(layout: Paths) -> bool:
     return True
 
 
+def configured_bootstrap(layout: Paths) -> str | None:
+    """Where the broker last started by `up` was told to listen."""
+    try:
+        text = layout.kafka_properties.read_text()
+    except OSError:
+        return None
+    prefix = "advertised.listeners=PLAINTEXT://"
+    for line in text.splitlines():
+        if line.startswith(prefix):
+            return line.removeprefix(prefix).split(",")[0]
+    return None
+
+
 def process_marker(layout: Paths) -> str:
     """What the broker's command line holds, so a recycled PID is not mistaken."""
     return str(layout.kafka_properties)

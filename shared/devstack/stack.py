@@ -50,7 +50,7 @@ class PartReport:
 
     part: str
     address: str
-    answering: bool
+    answering: bool | None  # None: not asked
     note: str
     pid: int | None = None
 
@@ -85,8 +85,9 @@ def _kafka_up(layout: Paths, settings: InfraSettings, state: InfraState) -> Part
         asyncio.run(kafka.wait_ready(bootstrap, within=settings.kafka_timeout))
     else:
         pid = read_pid(layout.kafka_pid)
-        if is_alive(pid, marker) and state.kafka is not None:
-            bootstrap, note = state.kafka.bootstrap, ALREADY_RUNNING
+        running_at = kafka.configured_bootstrap(layout)
+        if is_alive(pid, marker) and running_at is not None:
+            bootstrap, note = running_at, ALREADY_RUNNING
         else:
             config = kafka.BrokerConfig(
                 host=settings.host,
@@ -136,7 +137,13 @@ def _postgres_up(
     external = external_database()
     if external:
         postgres.wait_ready(external, timeout=30)
-        state.postgres = PostgresState(url=external, running=True)
+        recorded = state.postgres
+        state.postgres = PostgresState(
+            url=external,
+            port=recorded.port if recorded else None,
+            data_dir=recorded.data_dir if recorded else None,
+            running=True,
+        )
         return PartReport("postgres", external, True, EXTERNAL)
 
     recorded = state.postgres if state.postgres and state.postgres.data_dir else None
@@ -239,53 +246,59 @@ def _require_free(host: str, port: int, variable: str) -> None:
 
 
 def down(layout: Paths, timeout: float = 30.0) -> list[PartReport]:
-    """Stop what `up` started, and nothing else."""
+    """Stop what `up` started, and nothing else.
+
+    The PID files (and PostgreSQL's own postmaster.pid) decide what runs on our
+    behalf, so a broker started before the user pointed KAFKA_BOOTSTRAP_SERVERS
+    elsewhere is still stopped; an external service never is.
+    """
     state = load(layout)
-    reports: list[PartReport] = []
 
-    kafka_pid = read_pid(layout.kafka_pid)
-    if state.kafka is not None and not state.kafka.started_by_us:
-        reports.append(PartReport("kafka", state.kafka.bootstrap, False, EXTERNAL))
-    else:
-        stopped = kafka_pid is not None and terminate(
-            kafka_pid, timeout=timeout, marker=kafka.process_marker(layout)
-        )
-        address = state.kafka.bootstrap if state.kafka else "-"
-        reports.append(
-            PartReport("kafka", address, False, STOPPED if stopped else NOT_RUNNING)
-        )
-    layout.kafka_pid.unlink(missing_ok=True)
-    if state.kafka is not None:
-        state.kafka.running, state.kafka.pid = False, None
-
-    if state.postgres is not None and not state.postgres.started_by_us:
-        reports.append(PartReport("postgres", state.postgres.url, False, EXTERNAL))
-    else:
-        data_dir = state.postgres.data_dir if state.postgres else None
-        cluster = postgres.locate(layout, data_dir)
-        stopped = postgres.stop(cluster)
-        address = state.postgres.url if state.postgres else "-"
-        reports.append(
-            PartReport("postgres", address, False, STOPPED if stopped else NOT_RUNNING)
-        )
-    if state.postgres is not None:
-        state.postgres.running, state.postgres.pid = False, None
-
-    smtp_pid = read_pid(layout.smtp_pid)
-    stopped = smtp_pid is not None and terminate(
-        smtp_pid, timeout=10, marker=smtp_marker(layout)
+    kafka_stopped = _stop_pid_file(
+        layout.kafka_pid, kafka.process_marker(layout), timeout
     )
-    layout.smtp_pid.unlink(missing_ok=True)
-    address = f"{state.smtp.host}:{state.smtp.port}" if state.smtp else "-"
-    reports.append(
-        PartReport("smtp", address, False, STOPPED if stopped else NOT_RUNNING)
-    )
-    if state.smtp is not None:
-        state.smtp.running, state.smtp.pid = False, None
+    data_dir = state.postgres.data_dir if state.postgres else None
+    postgres_stopped = postgres.stop(postgres.locate(layout, data_dir))
+    smtp_stopped = _stop_pid_file(layout.smtp_pid, smtp_marker(layout), 10.0)
 
+    reports = [
+        _down_report("kafka", state.kafka, kafka_stopped),
+        _down_report("postgres", state.postgres, postgres_stopped),
+        _down_report("smtp", state.smtp, smtp_stopped),
+    ]
+    for part in (state.kafka, state.postgres, state.smtp):
+        if part is not None:
+            part.running, part.pid = False, None
     if layout.state_file.exists():
         save(state, layout)
     return reports
+
+
+def _stop_pid_file(pid_file: Path, marker: str, timeout: float) -> bool:
+    pid = read_pid(pid_file)
+    stopped = pid is not None and terminate(pid, timeout=timeout, marker=marker)
+    pid_file.unlink(missing_ok=True)
+    return stopped
+
+
+def _down_report(
+    name: str, part: KafkaState | PostgresState | SmtpState | None, stopped: bool
+) -> PartReport:
+    if isinstance(part, KafkaState):
+        address = part.bootstrap
+    elif isinstance(part, PostgresState):
+        address = part.url
+    elif isinstance(part, SmtpState):
+        address = f"{part.host}:{part.port}"
+    else:
+        address = "-"
+    if stopped:
+        note = STOPPED
+    elif part is not None and part.running and not part.started_by_us:
+        note = EXTERNAL
+    else:
+        note = NOT_RUNNING
+    return PartReport(name, address, None, note)
 
 
 def status(layout: Paths) -> tuple[list[PartReport], bool]:

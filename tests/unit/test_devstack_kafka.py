@@ -4,11 +4,13 @@ from pathlib import Path
 from shared.devstack.kafka import (
     MARKER,
     BrokerConfig,
+    configured_bootstrap,
     libs_are_current,
     new_cluster_id,
     pom_digest,
     render_properties,
 )
+from shared.devstack.paths import Paths
 
 
 def _properties(text: str) -> dict[str, str]:
@@ -74,3 +76,12 @@ def test_an_interrupted_copy_without_its_marker_is_fetched_again(tmp_path):
     (tmp_path / "kafka_2.13-4.1.1.jar").write_bytes(b"")
 
     assert not libs_are_current(tmp_path)
+
+
+def test_a_running_broker_is_found_where_its_written_config_says(tmp_path):
+    layout = Paths(tmp_path)
+    layout.kafka.mkdir()
+    config = BrokerConfig("127.0.0.1", 19092, 19093, layout.kafka_data)
+    layout.kafka_properties.write_text(render_properties(config))
+
+    assert configured_bootstrap(layout) == "127.0.0.1:19092"
