@@ -45,7 +45,8 @@ def render_properties(config: BrokerConfig) -> str:
     """The broker's server.properties: one combined broker and controller node.
 
     Replication factors are 1 because there is one node; the initial rebalance
-    delay is 0 so a test's first consumer group forms at once.
+    delay is 0 so a test's first consumer group forms at once. Topics created
+    on first use (a test's own, say) get the same partition count as ours.
     """
     lines = {
         "process.roles": "broker,controller",
@@ -61,7 +62,6 @@ def render_properties(config: BrokerConfig) -> str:
         "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
         "log.dirs": str(config.data_dir),
         "num.partitions": str(config.partitions),
-        "auto.create.topics.enable": "false",
         "offsets.topic.replication.factor": "1",
         "offsets.topic.num.partitions": "6",
         "transaction.state.log.replication.factor": "1",

@@ -242,6 +242,11 @@ def _require_free(host: str, port: int, variable: str) -> None:
         raise InfraError(
             f"{host}:{port} is already taken by another process; "
             f"set {variable} to another port"
+            + (
+                ", or KAFKA_BOOTSTRAP_SERVERS to use the broker already there"
+                if "KAFKA" in variable
+                else ""
+            )
         )
 
 

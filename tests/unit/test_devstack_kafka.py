@@ -43,12 +43,12 @@ def test_a_single_node_broker_keeps_its_internal_topics_on_one_replica():
     assert properties["group.initial.rebalance.delay.ms"] == "0"
 
 
-def test_topics_are_never_created_by_accident():
-    config = BrokerConfig("127.0.0.1", 9092, 9093, Path("data"))
+def test_topics_created_on_first_use_get_the_configured_partition_count():
+    config = BrokerConfig("127.0.0.1", 9092, 9093, Path("data"), partitions=6)
 
     properties = _properties(render_properties(config))
 
-    assert properties["auto.create.topics.enable"] == "false"
+    assert properties["num.partitions"] == "6"
 
 
 def test_a_new_cluster_id_is_a_uuid_in_kafkas_unpadded_base64url_form():
