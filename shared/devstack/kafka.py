@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -300,23 +300,25 @@ async def _poll_ready(
     log: Path | None,
 ) -> None:
     deadline = time.monotonic() + within
-    stage = "answer admin requests"
-    while True:
-        if pid is not None and not is_alive(pid):
-            raise InfraError(
-                f"Kafka exited while starting, see {log}:\n{tail(log) if log else ''}"
-            )
-        if stage == "answer admin requests" and await can_list_topics(bootstrap):
-            if commit_topic is None:
-                return
-            stage = "let a consumer group commit"
-        if stage == "let a consumer group commit" and await can_commit(
-            bootstrap, commit_topic
-        ):
-            return
-        if time.monotonic() > deadline:
-            where = f", see {log}:\n{tail(log)}" if log else ""
-            raise InfraError(
-                f"Kafka at {bootstrap} did not {stage} within {within:.0f}s{where}"
-            )
-        await asyncio.sleep(1.0)
+    stages: list[tuple[str, Callable[[], Awaitable[bool]]]] = [
+        ("answer admin requests", lambda: can_list_topics(bootstrap))
+    ]
+    if commit_topic is not None:
+        topic = commit_topic
+        stages.append(
+            ("let a consumer group commit", lambda: can_commit(bootstrap, topic))
+        )
+
+    for stage, probe in stages:
+        while not await probe():
+            if pid is not None and not is_alive(pid):
+                raise InfraError(
+                    f"Kafka exited while starting, see {log}:\n"
+                    + (tail(log) if log else "")
+                )
+            if time.monotonic() > deadline:
+                where = f", see {log}:\n{tail(log)}" if log else ""
+                raise InfraError(
+                    f"Kafka at {bootstrap} did not {stage} within {within:.0f}s{where}"
+                )
+            await asyncio.sleep(1.0)

@@ -97,8 +97,9 @@ def _as_server_user(argv: list[str]) -> list[str]:
 
 
 def _run(argv: list[str], what: str, log: Path | None = None) -> str:
+    # cwd "/": the server user may not be allowed into the caller's folder.
     completed = subprocess.run(
-        _as_server_user(argv), capture_output=True, text=True, check=False
+        _as_server_user(argv), capture_output=True, text=True, check=False, cwd="/"
     )
     if completed.returncode != 0:
         output = (completed.stdout + completed.stderr).strip()
@@ -111,7 +112,10 @@ def _server_user_reaches(folder: Path) -> bool:
     if os.geteuid() != 0:
         return True
     probe = subprocess.run(
-        _as_server_user(["test", "-x", str(folder)]), capture_output=True, check=False
+        _as_server_user(["test", "-x", str(folder)]),
+        capture_output=True,
+        check=False,
+        cwd="/",
     )
     return probe.returncode == 0
 
