@@ -77,7 +77,11 @@ def down(
         30.0, help="Seconds to wait for a graceful stop before killing."
     ),
 ) -> None:
-    """Stop what `up` started, and nothing else; data under var/ is kept."""
+    """Stop what `up` started, and nothing else.
+
+    Kafka and the SMTP sink get SIGTERM, then SIGKILL after the timeout;
+    PostgreSQL gets `pg_ctl stop -m fast`. Data under var/ is kept.
+    """
     layout = paths()
     try:
         reports = stack.down(layout, timeout=timeout)
@@ -88,8 +92,11 @@ def down(
 
 @app.command()
 def status() -> None:
-    """Show whether each part answers and where; exits 1 if a part `up` left
-    running does not answer."""
+    """Show whether each part answers, and where.
+
+    Exits with 1 when a part that `up` left running (or an external service it
+    was told to use) does not answer; parts stopped by `down` are no failure.
+    """
     reports, healthy = stack.status(paths())
     console.print(_table("overdue infra: status", reports))
     if not healthy:
@@ -100,9 +107,10 @@ def status() -> None:
 def fetch(
     force: bool = typer.Option(False, help="Copy the jars even if they are current."),
 ) -> None:
-    """Copy Kafka's jars from Maven Central into var/kafka/libs (skipped when current).
+    """Copy Kafka's jars from Maven Central into var/kafka/libs.
 
-    `up` does this itself; run it alone to warm the cache.
+    Skipped when the jars there came from the current pom; `up` fetches by
+    itself, so run this alone only to warm the cache.
     """
     layout = paths()
     try:
