@@ -82,7 +82,7 @@ def _kafka_up(layout: Paths, settings: InfraSettings, state: InfraState) -> Part
 
     if external:
         bootstrap, note = external, EXTERNAL
-        asyncio.run(kafka.wait_ready(bootstrap, within=settings.kafka_timeout))
+        state.kafka = KafkaState(bootstrap=bootstrap, running=True)
     else:
         pid = read_pid(layout.kafka_pid)
         running_at = kafka.configured_bootstrap(layout)
@@ -108,27 +108,30 @@ def _kafka_up(layout: Paths, settings: InfraSettings, state: InfraState) -> Part
         state.kafka = KafkaState(
             bootstrap=bootstrap, pid=pid, started_by_us=True, running=True
         )
-        asyncio.run(
-            kafka.wait_ready(
-                bootstrap,
-                within=settings.kafka_timeout,
-                pid=pid,
-                log=layout.kafka_log,
-            )
-        )
 
-    asyncio.run(ensure_topics(bootstrap, partitions))
     asyncio.run(
-        kafka.wait_ready(
+        _kafka_ready(
             bootstrap,
+            partitions,
             within=settings.kafka_timeout,
-            commit_topic=ALL_TOPICS[0].name,
+            pid=pid,
             log=None if external else layout.kafka_log,
         )
     )
-    if external:
-        state.kafka = KafkaState(bootstrap=bootstrap, running=True)
     return PartReport("kafka", bootstrap, True, note, pid)
+
+
+async def _kafka_ready(
+    bootstrap: str, partitions: int, within: float, pid: int | None, log: Path | None
+) -> None:
+    """Answering, holding every topic, and able to commit a group's offset."""
+    await kafka.wait_ready(bootstrap, within=within, pid=pid, log=log)
+
+    await ensure_topics(bootstrap, partitions)
+
+    await kafka.wait_ready(
+        bootstrap, within=within, commit_topic=ALL_TOPICS[0].name, pid=pid, log=log
+    )
 
 
 def _postgres_up(
