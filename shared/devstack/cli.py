@@ -1,5 +1,7 @@
 """`overdue infra` commands: the local Kafka, PostgreSQL and SMTP sink."""
 
+import asyncio
+
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -8,6 +10,8 @@ from shared.devstack import kafka, stack
 from shared.devstack.errors import InfraError
 from shared.devstack.paths import paths
 from shared.devstack.state import endpoints
+from shared.devstack.topics import ensure_topics
+from shared.settings import CommonSettings
 
 app = typer.Typer(help="Start, stop and inspect the local stack.", no_args_is_help=True)
 console = Console()
@@ -119,3 +123,28 @@ def fetch(
         raise _fail(exc) from None
     verdict = "fetched" if ran else "already current"
     console.print(f"Kafka jars {verdict} in {layout.kafka_libs}")
+
+
+@app.command()
+def topics(
+    partitions: int = typer.Option(
+        None,
+        help="Partitions of each new topic [default: OVERDUE_TOPIC_PARTITIONS or 6].",
+    ),
+) -> None:
+    """Create every topic and its `.dlq` twin on the configured cluster, and exit.
+
+    Starts nothing: for a cluster someone else runs (KAFKA_BOOTSTRAP_SERVERS),
+    such as the `init` step of docker-compose.yml. Existing topics are kept.
+    """
+    bootstrap = endpoints(paths()).kafka_bootstrap
+    count = partitions or CommonSettings().topic_partitions
+    try:
+        created = asyncio.run(ensure_topics(bootstrap, count))
+    except Exception as exc:  # any client error: say where, and stop
+        console.print(f"[red]error:[/red] cannot create topics on {bootstrap}: {exc}")
+        raise typer.Exit(code=1) from None
+    console.print(
+        f"{len(created)} topics created on {bootstrap}"
+        + (f": {', '.join(created)}" if created else "; all already existed.")
+    )

@@ -307,12 +307,11 @@ def test_each_service_starts_only_once_the_topics_exist(name: str) -> None:
     assert depends_on["init"]["condition"] == "service_completed_successfully"
 
 
-def test_the_topic_init_waits_until_kafka_and_postgres_answer() -> None:
+def test_the_topic_init_waits_until_kafka_answers() -> None:
     depends_on = SERVICES["init"]["depends_on"]
 
     assert {name: dep["condition"] for name, dep in depends_on.items()} == {
         "kafka": "service_healthy",
-        "postgres": "service_healthy",
     }
 
 
