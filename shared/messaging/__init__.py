@@ -1,0 +1,1 @@
+"""The Kafka plumbing every service shares: settings, dead letters, broker, HTTP."""
