@@ -74,7 +74,7 @@ def add_service_commands(
             "(env: OVERDUE_KAFKA_BOOTSTRAP_SERVERS, KAFKA_BOOTSTRAP_SERVERS).",
         ),
     ) -> None:
-        overrides = {
+        overrides: dict[str, Any] = {
             "host": host,
             "port": port,
             "database_url": database,

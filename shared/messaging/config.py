@@ -55,6 +55,9 @@ class ConsumerConfig:
     session_timeout_ms: int = 10_000
     """A crashed consumer's partitions are handed over within 10 s."""
 
+    heartbeat_interval_ms: int = 1_000
+    """Members hear of a rebalance within a second: a (re)start settles fast."""
+
     def as_kwargs(self) -> dict[str, Any]:
         return asdict(self)
 
