@@ -11,7 +11,7 @@ from faststream.specification import AsyncAPI
 from shared.events import Envelope
 from shared.messaging.config import CONSUMER, PRODUCER, ConsumerConfig, ProducerConfig
 from shared.messaging.dlq import DeadLetters, dlq_topic
-from shared.messaging.guard import Backoff, EnvelopeGuard
+from shared.messaging.guard import Backoff, EnvelopeGuard, tolerate_binary_headers
 from shared.settings import CommonSettings
 from shared.topics import Topic
 
@@ -57,7 +57,11 @@ def envelope_router(
 ) -> KafkaRouter:
     """A router whose subscribers take an `Envelope` and dead-letter what fails."""
     guard = EnvelopeGuard(DeadLetters(broker, consumer_group), backoff=backoff)
-    return KafkaRouter(middlewares=[guard], ack_policy=consumer.ack_policy)
+    return KafkaRouter(
+        middlewares=[guard],
+        parser=tolerate_binary_headers,
+        ack_policy=consumer.ack_policy,
+    )
 
 
 def subscribe(

@@ -7,7 +7,8 @@ delivered again after a pause that doubles up to a ceiling.
 """
 
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import anyio
@@ -65,51 +66,96 @@ class _GuardScope(BaseMiddleware):
 
     async def consume_scope(self, call_next: Any, msg: StreamMessage[Any]) -> Any:
         record: ConsumerRecord[Any, Any] = msg.raw_message
-        dead_letters, backoff = self.guard.dead_letters, self.guard.backoff
 
         try:
             envelope = Envelope.from_bytes(msg.body)
         except ValidationError as error:
-            await dead_letters.send(record, error)
-            return None
+            return await self._dead_letter(msg, error, _coordinates_of(record))
 
-        event_id = str(envelope.id)
+        ids = _ids(record, envelope)
         try:
             result = await call_next(msg)
         except HandlerException:
             raise  # an explicit ack, nack or reject from the handler stands
         except RetryableError as error:
-            attempt, delay = backoff.next_delay(record)
-            logger.warning(
-                "retry scheduled",
-                extra={
-                    **_ids(record, envelope),
-                    "error": type(error).__name__,
-                    "attempt": attempt,
-                    "retry_in": delay,
-                },
-            )
-            await anyio.sleep(delay)
-            await msg.nack()
-            return None
+            return await self._retry_later(msg, error, ids)
         except PermanentError as error:
-            await dead_letters.send(record, error, event_id=event_id)
+            return await self._dead_letter(msg, error, ids)
         except Exception as error:
             logger.exception(
                 "giving up on an unexpected error",
-                extra={**_ids(record, envelope), "error": type(error).__name__},
+                extra={**ids, "error": type(error).__name__},
             )
-            await dead_letters.send(record, error, event_id=event_id)
-        else:
-            backoff.forget(record)
-            return result
+            return await self._dead_letter(msg, error, ids)
 
-        backoff.forget(record)
-        return None
+        self.guard.backoff.forget(record)
+        return result
+
+    async def _dead_letter(
+        self, msg: StreamMessage[Any], error: BaseException, ids: dict[str, Any]
+    ) -> None:
+        record = msg.raw_message
+        try:
+            await self.guard.dead_letters.send(
+                record, error, event_id=ids.get("event_id")
+            )
+        except Exception as failure:
+            # The DLQ did not take it: keep the record rather than lose it.
+            await self._retry_later(msg, failure, ids)
+            return
+        self.guard.backoff.forget(record)
+
+    async def _retry_later(
+        self, msg: StreamMessage[Any], error: BaseException, ids: dict[str, Any]
+    ) -> None:
+        attempt, delay = self.guard.backoff.next_delay(msg.raw_message)
+        logger.warning(
+            "retry scheduled",
+            extra={
+                **ids,
+                "error": type(error).__name__,
+                "attempt": attempt,
+                "retry_in": delay,
+            },
+        )
+        await anyio.sleep(delay)
+        await msg.nack()
+
+
+async def tolerate_binary_headers(
+    record: ConsumerRecord[Any, Any],
+    parse: Callable[[ConsumerRecord[Any, Any]], Awaitable[StreamMessage[Any]]],
+) -> StreamMessage[Any]:
+    """faststream reads every header as UTF-8; drop one that is not, not the record.
+
+    Otherwise the parser fails before the guard runs, and the record is redelivered
+    for ever, blocking its partition.
+    """
+    headers = record.headers or ()
+    if all(_is_text(value) for _, value in headers):
+        return await parse(record)
+    kept = [(name, value) for name, value in headers if _is_text(value)]
+    return await parse(replace(record, headers=kept))
+
+
+def _is_text(value: bytes | None) -> bool:
+    try:
+        (value or b"").decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _coordinates(record: ConsumerRecord[Any, Any]) -> _Coordinates:
     return (record.topic, record.partition, record.offset)
+
+
+def _coordinates_of(record: ConsumerRecord[Any, Any]) -> dict[str, Any]:
+    return {
+        "topic": record.topic,
+        "partition": record.partition,
+        "offset": record.offset,
+    }
 
 
 def _ids(record: ConsumerRecord[Any, Any], envelope: Envelope) -> dict[str, Any]:

@@ -177,7 +177,11 @@ async def test_malformed_records_land_in_the_dlq_unchanged_and_the_consumer_goes
 
     app = await _started(kafka_bootstrap, group)
     try:
-        for value in (not_json, no_occurred_at, json.dumps(valid).encode()):
+        # a header that is not text must not stop the consumer either
+        await producer.send_and_wait(
+            LEDGER_EVENTS.name, not_json, key=KEY, headers=[("blob", b"\xff")]
+        )
+        for value in (no_occurred_at, json.dumps(valid).encode()):
             await producer.send_and_wait(LEDGER_EVENTS.name, value, key=KEY)
         await _eventually(lambda: valid["id"] in handled.ids, "the valid event")
         letters = await _dead_letters_of(kafka_bootstrap, group, count=2)

@@ -2,13 +2,16 @@
 
 from uuid import uuid4
 
-from faststream.kafka import KafkaBroker, TestKafkaBroker
+from aiokafka import ConsumerRecord
+from faststream.kafka import KafkaBroker, KafkaRouter, TestKafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 from shared.events import Envelope
 from shared.messaging.broker import build_broker, envelope_router, subscribe
+from shared.messaging.config import CONSUMER
+from shared.messaging.dlq import DeadLetters
 from shared.messaging.errors import PermanentError, RetryableError
-from shared.messaging.guard import Backoff
+from shared.messaging.guard import Backoff, EnvelopeGuard, tolerate_binary_headers
 from shared.settings import CommonSettings
 from shared.topics import Topic
 
@@ -108,8 +111,6 @@ async def test_the_handler_receives_the_parsed_envelope():
 
 
 def test_the_backoff_doubles_per_attempt_up_to_its_ceiling():
-    from aiokafka import ConsumerRecord
-
     record = ConsumerRecord("t", 0, 5, 0, 0, None, b"", None, 0, 0, [])
     backoff = Backoff(first=1, ceiling=5)
 
@@ -118,3 +119,55 @@ def test_the_backoff_doubles_per_attempt_up_to_its_ceiling():
 
     assert delays == [1, 2, 4, 5, 5]
     assert backoff.next_delay(record) == (1, 1)
+
+
+class _UnreachableDlq:
+    async def publish(self, message, topic="", *, key=None, headers=None):
+        raise ConnectionError("no broker")
+
+
+async def test_a_record_the_dlq_refuses_is_kept_for_a_retry_not_lost(caplog):
+    broker = build_broker(CommonSettings(), service="test")
+    guard = EnvelopeGuard(DeadLetters(_UnreachableDlq(), "g"), Backoff(first=0))
+    router = KafkaRouter(middlewares=[guard], ack_policy=CONSUMER.ack_policy)
+
+    async def handler(envelope: Envelope) -> None:
+        raise _InvoiceUnknown("data.invoice: no such invoice")
+
+    subscribe(router, TOPIC, handler, consumer_group="g")
+    broker.include_router(router)
+    caplog.set_level("WARNING", logger="shared.messaging.guard")
+
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish(_envelope(), TOPIC.name, key=b"acme")
+
+    [warning] = caplog.records
+    assert warning.getMessage() == "retry scheduled"
+    assert warning.error == "ConnectionError"
+
+
+async def test_a_header_that_is_not_text_is_dropped_and_the_record_kept():
+    record = ConsumerRecord(
+        "t",
+        0,
+        5,
+        0,
+        0,
+        b"k",
+        b"{}",
+        None,
+        1,
+        2,
+        [("traceparent", b"00-ab"), ("blob", b"\xff\xfe")],
+    )
+    parsed = []
+
+    async def parse(given):
+        parsed.append(given)
+        return given
+
+    await tolerate_binary_headers(record, parse)
+
+    [given] = parsed
+    assert given.headers == [("traceparent", b"00-ab")]
+    assert (given.topic, given.offset, given.value) == ("t", 5, b"{}")
