@@ -2,7 +2,8 @@
 
 A service draws its own root beside these and mixes one of the two in, e.g.
 `class LedgerUnavailable(LedgerError, RetryableError)`; the consumer only asks
-which of the two a failure is.
+which of the two a failure is. A message names fields and ids, never values:
+it becomes the dead letter's `x-dlq-reason` and a log line.
 """
 
 
@@ -16,10 +17,6 @@ class PermanentError(MessageError):
 
 class RetryableError(MessageError):
     """The message may be handled later: leave it uncommitted, it is redelivered."""
-
-
-class InvalidEnvelope(PermanentError):
-    """The bytes are not JSON, or not an envelope; the reason names the field."""
 
 
 class UnknownEventType(PermanentError):

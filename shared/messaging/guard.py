@@ -1,7 +1,8 @@
 """SPEC §6 "nothing lost on bad input", consumer side, as a faststream middleware.
 
-Around every envelope handler: bytes that are not an envelope, an unknown type
-or a permanent failure are dead-lettered and committed, so the consumer goes on;
+Around every envelope handler: bytes that are not an envelope, an unknown type,
+a payload that fails validation or a permanent failure are dead-lettered and
+committed, so the consumer goes on;
 a retryable failure leaves the record uncommitted and seeks back to it, so it is
 delivered again after a pause that doubles up to a ceiling.
 """
@@ -79,7 +80,8 @@ class _GuardScope(BaseMiddleware):
             raise  # an explicit ack, nack or reject from the handler stands
         except RetryableError as error:
             return await self._retry_later(msg, error, ids)
-        except PermanentError as error:
+        except (PermanentError, ValidationError) as error:
+            # a ValidationError here is the handler's check of `data`: permanent too
             return await self._dead_letter(msg, error, ids)
         except Exception as error:
             logger.exception(

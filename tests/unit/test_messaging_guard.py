@@ -1,10 +1,12 @@
 """How the envelope guard routes a handler's failure: retry, dead-letter, or go on."""
 
+from decimal import Decimal
 from uuid import uuid4
 
 from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaBroker, KafkaRouter, TestKafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from pydantic import BaseModel
 
 from shared.events import Envelope
 from shared.messaging.broker import build_broker, envelope_router, subscribe
@@ -171,3 +173,31 @@ async def test_a_header_that_is_not_text_is_dropped_and_the_record_kept():
     [given] = parsed
     assert given.headers == [("traceparent", b"00-ab")]
     assert (given.topic, given.offset, given.value) == ("t", 5, b"{}")
+
+
+async def test_a_payload_the_handler_finds_invalid_is_dead_lettered_naming_the_field(
+    caplog,
+):
+    class Issued(BaseModel):
+        amount: Decimal
+
+    async def handler(envelope: Envelope) -> None:
+        Issued.model_validate(envelope.data)
+
+    broker, dead = _broker_around(handler)
+    raw = Envelope(
+        type="invoice.issued",
+        occurred_at="2026-01-05T10:12:00+00:00",
+        creditor="acme",
+        data={"amount": "Beta GmbH"},
+    ).to_bytes()
+    caplog.set_level("WARNING")
+
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish(raw, TOPIC.name, key=b"acme")
+
+    [letter] = dead
+    assert letter.headers["x-dlq-reason"] == "amount: Input should be a valid decimal"
+    assert letter.body == raw
+    assert "Beta GmbH" not in caplog.text
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
