@@ -1,0 +1,114 @@
+"""`overdue <service> serve` and `asyncapi`, alike for every service."""
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import typer
+import uvicorn
+import yaml
+from faststream import FastStream
+
+from shared.logging import configure_logging
+from shared.messaging.broker import project_version
+from shared.messaging.http import http_app
+from shared.settings import ServiceSettings
+
+CANONICAL_KAFKA = "127.0.0.1:9092"
+"""The server the checked-in AsyncAPI documents name, whatever the environment says."""
+
+
+def asyncapi_yaml(
+    settings_cls: type[ServiceSettings], create_app: Callable[[Any], FastStream]
+) -> str:
+    """The service's AsyncAPI document as YAML, independent of the environment."""
+    settings = settings_cls(kafka_bootstrap_servers=CANONICAL_KAFKA)
+    settings = settings.model_copy(
+        update={"consumer_group": settings_cls.model_fields["consumer_group"].default}
+    )
+    document = create_app(settings).schema.to_specification().to_jsonable()
+    return yaml.safe_dump(_sorted_sections(document), sort_keys=False, width=88)
+
+
+def _sorted_sections(document: dict[str, Any]) -> dict[str, Any]:
+    """Channels, operations and components by name: faststream's order varies."""
+    for section in ("channels", "operations"):
+        if section in document:
+            document[section] = dict(sorted(document[section].items()))
+    for kind, entries in document.get("components", {}).items():
+        document["components"][kind] = dict(sorted(entries.items()))
+    return document
+
+
+def add_service_commands(
+    app: typer.Typer,
+    *,
+    service: str,
+    settings_cls: type[ServiceSettings],
+    create_app: Callable[[Any], FastStream],
+    description: str,
+) -> None:
+    """Mount `serve` and `asyncapi` on a service's Typer app."""
+    env = f"OVERDUE_{service.upper()}"
+
+    @app.command(help=f"Run the {service}: its Kafka consumers and its HTTP API.")
+    def serve(
+        host: str | None = typer.Option(
+            None, help=f"Address to bind (env: {env}_HOST, OVERDUE_HOST)."
+        ),
+        port: int | None = typer.Option(
+            None, help=f"HTTP port (env: {env}_PORT, OVERDUE_PORT)."
+        ),
+        database: str | None = typer.Option(
+            None,
+            "--database",
+            metavar="URL",
+            help=f"SQLAlchemy URL of the {service}'s database "
+            f"(env: {env}_DATABASE_URL, DATABASE_URL).",
+        ),
+        kafka: str | None = typer.Option(
+            None,
+            "--kafka",
+            metavar="HOST:PORT[,...]",
+            help="Kafka bootstrap servers "
+            "(env: OVERDUE_KAFKA_BOOTSTRAP_SERVERS, KAFKA_BOOTSTRAP_SERVERS).",
+        ),
+    ) -> None:
+        overrides: dict[str, Any] = {
+            "host": host,
+            "port": port,
+            "database_url": database,
+            "kafka_bootstrap_servers": kafka,
+        }
+        settings = settings_cls(**{k: v for k, v in overrides.items() if v is not None})
+        configure_logging(settings.log_level, settings.log_format)
+
+        stream = create_app(settings)
+        web = http_app(
+            stream,
+            title=f"overdue {service}",
+            description=description,
+            version=project_version(),
+        )
+        uvicorn.run(web, host=settings.host, port=settings.port, log_config=None)
+
+    @app.command(help=f"Write the {service}'s AsyncAPI document (YAML).")
+    def asyncapi(
+        out: Path = typer.Option(
+            Path(f"docs/asyncapi/{service}.yaml"), "--out", "-o", help="Where to write."
+        ),
+        check: bool = typer.Option(
+            False, "--check", help="Write nothing; exit 1 if the file is out of date."
+        ),
+    ) -> None:
+        document = asyncapi_yaml(settings_cls, create_app)
+        if check:
+            current = out.read_text(encoding="utf-8") if out.exists() else ""
+            if current != document:
+                typer.echo(f"{out} is out of date: run `overdue {service} asyncapi`")
+                raise typer.Exit(1)
+            typer.echo(f"{out} is up to date")
+            return
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(document, encoding="utf-8")
+        typer.echo(f"wrote {out}")

@@ -1,0 +1,52 @@
+"""One process, two faces: the FastStream app's consumers and an HTTP API beside them.
+
+The FastAPI app starts and stops the FastStream app in its lifespan, so uvicorn
+runs both on one event loop; services add their routers under `/v1` later.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, PlainTextResponse
+from faststream import FastStream
+
+HEALTH_TIMEOUT = 2.0
+"""Seconds `/healthz` waits for the broker's answer before calling it down."""
+
+
+def http_app(
+    stream: FastStream, *, title: str, description: str, version: str
+) -> FastAPI:
+    """A FastAPI app with `/healthz`, `/docs` and `/asyncapi.yaml`, running `stream`."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await stream.start()
+        try:
+            yield
+        finally:
+            await stream.stop()
+
+    app = FastAPI(
+        title=title, description=description, version=version, lifespan=lifespan
+    )
+
+    @app.get("/healthz", summary="200 while the Kafka broker answers, else 503")
+    async def healthz() -> JSONResponse:
+        broker = stream.broker
+        if broker is not None and await broker.ping(timeout=HEALTH_TIMEOUT):
+            return JSONResponse({"status": "ok", "kafka": "connected"})
+        return JSONResponse({"status": "unavailable", "kafka": "unreachable"}, 503)
+
+    @app.get(
+        "/asyncapi.yaml",
+        summary="The service's AsyncAPI document: what it consumes and produces",
+        response_class=PlainTextResponse,
+    )
+    async def asyncapi() -> PlainTextResponse:
+        return PlainTextResponse(
+            stream.schema.to_specification().to_yaml(), media_type="application/yaml"
+        )
+
+    return app
