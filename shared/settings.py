@@ -2,17 +2,29 @@
 
 Every variable is prefixed `OVERDUE_`; two well-known names are honoured as
 well, because users already have them set: `KAFKA_BOOTSTRAP_SERVERS` (use that
-cluster, start none) and `DATABASE_URL` (use that database).
+cluster, start none) and `DATABASE_URL` (use that database). A service also
+reads `OVERDUE_<SERVICE>_HOST`, `_PORT`, `_DATABASE_URL` and `_CONSUMER_GROUP`
+before the shared names, so three services can share one environment.
 """
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import os
+from typing import Any, ClassVar, Self
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 
 class CommonSettings(BaseSettings):
     """What every service and command needs: where Kafka is, how to log."""
 
-    model_config = SettingsConfigDict(env_prefix="OVERDUE_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="OVERDUE_", extra="ignore", populate_by_name=True
+    )
 
     kafka_bootstrap_servers: str = Field(
         default="127.0.0.1:9092",
@@ -30,13 +42,80 @@ class CommonSettings(BaseSettings):
     )
 
 
-class ServiceSettings(CommonSettings):
-    """A service's own database and HTTP address; subclassed per service."""
+SERVICE_SCOPED = ("host", "port", "database_url", "consumer_group")
+"""Settings a service reads under its own prefix first."""
 
+
+class ServiceSettings(CommonSettings):
+    """A service's HTTP address, database and consumer group; subclassed per service.
+
+    A subclass names its `service` and `default_port`; the database and the
+    consumer group default from the name (`sqlite:///var/ledger.db`,
+    `overdue-ledger`).
+    """
+
+    service: ClassVar[str] = "service"
+    default_port: ClassVar[int] = 8000
+
+    host: str = Field(default="127.0.0.1", description="Address the HTTP API binds.")
+    port: int = Field(default=8000, ge=0, le=65535, description="HTTP API port.")
     database_url: str = Field(
-        default="sqlite:///var/overdue.db",
+        default="",
         validation_alias=AliasChoices("OVERDUE_DATABASE_URL", "DATABASE_URL"),
         description="SQLAlchemy URL of the service's own database.",
     )
-    host: str = Field(default="127.0.0.1", description="Address the HTTP API binds.")
-    port: int = Field(default=8000, ge=0, le=65535, description="HTTP API port.")
+    consumer_group: str = Field(
+        default="", description="Kafka consumer group of the service's subscribers."
+    )
+
+    @model_validator(mode="after")
+    def _defaults_named_after_the_service(self) -> Self:
+        if "port" not in self.model_fields_set:
+            self.port = self.default_port
+        if not self.database_url:
+            self.database_url = f"sqlite:///var/{self.service}.db"
+        if not self.consumer_group:
+            self.consumer_group = f"overdue-{self.service}"
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        scoped = _ServiceScopedEnv(
+            settings_cls, prefix=f"OVERDUE_{cls.service.upper()}_"
+        )
+        return (
+            init_settings,
+            scoped,
+            env_settings,
+            dotenv_settings,
+            file_secret_settings,
+        )
+
+
+class _ServiceScopedEnv(PydanticBaseSettingsSource):
+    """`OVERDUE_LEDGER_PORT` and the like, read before `OVERDUE_PORT`."""
+
+    def __init__(self, settings_cls: type[BaseSettings], *, prefix: str) -> None:
+        super().__init__(settings_cls)
+        self.prefix = prefix
+
+    def get_field_value(
+        self, field: FieldInfo, field_name: str
+    ) -> tuple[Any, str, bool]:
+        name = self.prefix + field_name.upper()
+        return os.environ.get(name), name, False
+
+    def __call__(self) -> dict[str, Any]:
+        values = {}
+        for field_name in SERVICE_SCOPED:
+            value, _, _ = self.get_field_value(FieldInfo(), field_name)
+            if value is not None:
+                values[field_name] = value
+        return values

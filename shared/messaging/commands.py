@@ -22,9 +22,9 @@ def asyncapi_yaml(
     settings_cls: type[ServiceSettings], create_app: Callable[[Any], FastStream]
 ) -> str:
     """The service's AsyncAPI document as YAML, independent of the environment."""
-    settings = settings_cls(kafka_bootstrap_servers=CANONICAL_KAFKA)
-    settings = settings.model_copy(
-        update={"consumer_group": settings_cls.model_fields["consumer_group"].default}
+    settings = settings_cls(
+        kafka_bootstrap_servers=CANONICAL_KAFKA,
+        consumer_group=f"overdue-{settings_cls.service}",
     )
     document = create_app(settings).schema.to_specification().to_jsonable()
     return yaml.safe_dump(_sorted_sections(document), sort_keys=False, width=88)
