@@ -9,6 +9,8 @@ import uvicorn
 import yaml
 from faststream import FastStream
 
+from shared.db.engine import normalise_url
+from shared.db.migrations import upgrade
 from shared.logging import configure_logging
 from shared.messaging.broker import project_version
 from shared.messaging.http import http_app
@@ -50,6 +52,13 @@ def add_service_commands(
 ) -> None:
     """Mount `serve` and `asyncapi` on a service's Typer app."""
     env = f"OVERDUE_{service.upper()}"
+    database_option = typer.Option(
+        None,
+        "--database",
+        metavar="URL",
+        help=f"SQLAlchemy URL of the {service}'s database "
+        f"(env: {env}_DATABASE_URL, DATABASE_URL).",
+    )
 
     @app.command(help=f"Run the {service}: its Kafka consumers and its HTTP API.")
     def serve(
@@ -59,13 +68,7 @@ def add_service_commands(
         port: int | None = typer.Option(
             None, help=f"HTTP port (env: {env}_PORT, OVERDUE_PORT)."
         ),
-        database: str | None = typer.Option(
-            None,
-            "--database",
-            metavar="URL",
-            help=f"SQLAlchemy URL of the {service}'s database "
-            f"(env: {env}_DATABASE_URL, DATABASE_URL).",
-        ),
+        database: str | None = database_option,
         kafka: str | None = typer.Option(
             None,
             "--kafka",
@@ -82,6 +85,7 @@ def add_service_commands(
         }
         settings = settings_cls(**{k: v for k, v in overrides.items() if v is not None})
         configure_logging(settings.log_level, settings.log_format)
+        upgrade(service, settings.database_url)
 
         stream = create_app(settings)
         web = http_app(
@@ -91,6 +95,15 @@ def add_service_commands(
             version=project_version(),
         )
         uvicorn.run(web, host=settings.host, port=settings.port, log_config=None)
+
+    @app.command(help=f"Bring the {service}'s database to the newest schema.")
+    def migrate(
+        database: str | None = database_option,
+        revision: str = typer.Option("head", help="Alembic revision to reach."),
+    ) -> None:
+        settings = settings_cls(**({"database_url": database} if database else {}))
+        upgrade(service, settings.database_url, revision)
+        typer.echo(f"{service} database at {revision}: {_safe(settings.database_url)}")
 
     @app.command(help=f"Write the {service}'s AsyncAPI document (YAML).")
     def asyncapi(
@@ -112,3 +125,8 @@ def add_service_commands(
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(document, encoding="utf-8")
         typer.echo(f"wrote {out}")
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, fit for a terminal or a log."""
+    return normalise_url(url).render_as_string(hide_password=True)
