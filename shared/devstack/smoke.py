@@ -103,12 +103,19 @@ async def publish(bootstrap: str) -> tuple[Envelope, int, dict[int, int]]:
 
 
 async def _end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        [described] = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    partitions = [
+        TopicPartition(topic, p["partition"]) for p in described["partitions"]
+    ]
+
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     await consumer.start()
     try:
-        partitions = [
-            TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []
-        ]
         ends = await consumer.end_offsets(partitions)
     finally:
         await consumer.stop()
@@ -189,7 +196,9 @@ def main() -> None:
         for service in services:
             terminate(service.pid, timeout=15)
 
-    table = Table(title=f"event {envelope.id} on {LEDGER_EVENTS.name}, {offset_hint}")
+    table = Table(
+        title=f"{LEDGER_EVENTS.name}, {offset_hint}", caption=f"event {envelope.id}"
+    )
     table.add_column("consumer group")
     table.add_column("committed offset", justify="right")
     for service, offset in committed.items():
