@@ -201,8 +201,8 @@ def main() -> None:
     )
     table.add_column("consumer group")
     table.add_column("committed offset", justify="right")
-    for service, offset in committed.items():
-        table.add_row(f"overdue-{service}", str(offset))
+    for name, offset in committed.items():
+        table.add_row(f"overdue-{name}", str(offset))
     console.print(table)
     console.print(
         f"[bold]{LEDGER_EVENTS.dlq}[/bold]: the malformed message, with its reason:"

@@ -101,9 +101,9 @@ def add_service_commands(
         database: str | None = database_option,
         revision: str = typer.Option("head", help="Alembic revision to reach."),
     ) -> None:
-        settings = settings_cls(**({"database_url": database} if database else {}))
-        upgrade(service, settings.database_url, revision)
-        typer.echo(f"{service} database at {revision}: {_safe(settings.database_url)}")
+        url = database or settings_cls().database_url
+        upgrade(service, url, revision)
+        typer.echo(f"{service} database at {revision}: {_safe(url)}")
 
     @app.command(help=f"Write the {service}'s AsyncAPI document (YAML).")
     def asyncapi(
