@@ -26,25 +26,12 @@ DESCRIPTION = (
     "accounting platforms, and publishes what it recorded."
 )
 
-INBOUND_TYPES = frozenset(
-    {
-        "debtor.upserted",
-        "debtor.updated",
-        "invoice.issued",
-        "invoice.adjusted",
-        "invoice.written_off",
-        "credit_note.issued",
-        "payment.received",
-    }
-)
-"""Facts an accounting platform may send (SPEC §2 and the scenario types of §7)."""
-
 logger = logging.getLogger(__name__)
 
 
 async def record_fact(envelope: Envelope) -> None:
     """A fact from an accounting platform, to be recorded in the ledger."""
-    accept(envelope, LEDGER_INBOUND, INBOUND_TYPES)
+    accept(envelope, LEDGER_INBOUND)
     # TODO(#3): validate `data` against the typed payload of its type, record the
     # fact idempotently by envelope id, and publish the change on ledger.events.
     logger.info("fact received", extra=log_ids(envelope, LEDGER_INBOUND))

@@ -32,24 +32,13 @@ DESCRIPTION = (
     "collects the letters into a daily print batch, and reports each outcome."
 )
 
-CONTACT_TYPES = frozenset({"contact.due"})
-CREDITOR_EVENT_TYPES = frozenset({"creditor.updated"})
-LEDGER_EVENT_TYPES = frozenset(
-    {
-        "debtor.upserted",
-        "invoice.issued",
-        "invoice.adjusted",
-        "invoice.written_off",
-        "payment.received",
-    }
-)
 
 logger = logging.getLogger(__name__)
 
 
 async def deliver_contact(envelope: Envelope) -> None:
     """A contact the scheduler says is due: render it and send it, once."""
-    accept(envelope, COLLECTIONS_CONTACTS, CONTACT_TYPES)
+    accept(envelope, COLLECTIONS_CONTACTS)
     # TODO(#5): check the debtor has not paid, render the email or letter, send it
     # exactly once by contact id, and report it on notifier.events.
     logger.info("contact due received", extra=log_ids(envelope, COLLECTIONS_CONTACTS))
@@ -57,14 +46,14 @@ async def deliver_contact(envelope: Envelope) -> None:
 
 async def follow_creditor(envelope: Envelope) -> None:
     """A creditor's profile and branding, whole, as the ledger keeps it."""
-    accept(envelope, LEDGER_CREDITORS, CREDITOR_EVENT_TYPES)
+    accept(envelope, LEDGER_CREDITORS)
     # TODO(#5): keep the creditor's profile, branding and bank details for rendering.
     logger.info("creditor received", extra=log_ids(envelope, LEDGER_CREDITORS))
 
 
 async def follow_ledger(envelope: Envelope) -> None:
     """A change to a debtor, kept for addresses and to stop contacts after payment."""
-    accept(envelope, LEDGER_EVENTS, LEDGER_EVENT_TYPES)
+    accept(envelope, LEDGER_EVENTS)
     # TODO(#5): keep debtor contact details and balances so a contact due after a
     # payment is skipped.
     logger.info("ledger event received", extra=log_ids(envelope, LEDGER_EVENTS))

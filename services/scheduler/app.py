@@ -33,26 +33,13 @@ DESCRIPTION = (
     "progressively firmer tone, and follows promises, disputes and plans up."
 )
 
-LEDGER_EVENT_TYPES = frozenset(
-    {
-        "debtor.upserted",
-        "invoice.issued",
-        "invoice.adjusted",
-        "invoice.written_off",
-        "payment.received",
-    }
-)
-CREDITOR_EVENT_TYPES = frozenset({"creditor.updated"})
-NOTIFIER_EVENT_TYPES = frozenset(
-    {"contact.sent", "contact.failed", "contact.bounced", "contact.skipped"}
-)
 
 logger = logging.getLogger(__name__)
 
 
 async def follow_ledger(envelope: Envelope) -> None:
     """A change to a debtor's receivables, as the ledger recorded it."""
-    accept(envelope, LEDGER_EVENTS, LEDGER_EVENT_TYPES)
+    accept(envelope, LEDGER_EVENTS)
     # TODO(#4): update the debtor's invoices and case, open or resolve the case,
     # and work out the next stage's moment again.
     logger.info("ledger event received", extra=log_ids(envelope, LEDGER_EVENTS))
@@ -60,14 +47,14 @@ async def follow_ledger(envelope: Envelope) -> None:
 
 async def follow_creditor(envelope: Envelope) -> None:
     """A creditor's profile and policy, whole, as the ledger keeps it."""
-    accept(envelope, LEDGER_CREDITORS, CREDITOR_EVENT_TYPES)
+    accept(envelope, LEDGER_CREDITORS)
     # TODO(#4): keep the creditor's policy and release its events held until now.
     logger.info("creditor received", extra=log_ids(envelope, LEDGER_CREDITORS))
 
 
 async def follow_notifier(envelope: Envelope) -> None:
     """What became of a contact: sent, failed, bounced or skipped."""
-    accept(envelope, NOTIFIER_EVENTS, NOTIFIER_EVENT_TYPES)
+    accept(envelope, NOTIFIER_EVENTS)
     # TODO(#4): mark the contact's step done, flag the case on a failure, and
     # move the ladder on.
     logger.info("notifier event received", extra=log_ids(envelope, NOTIFIER_EVENTS))

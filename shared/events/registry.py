@@ -118,3 +118,10 @@ def parse_payload(
 def parse_inbound(envelope: Envelope) -> Payload:
     """`parse_payload` for a fact received on `ledger.inbound`."""
     return parse_payload(envelope, INBOUND_TYPES)
+
+
+def types_on(topic: Topic) -> frozenset[str]:
+    """The event types `topic` carries; any other type there is dead-lettered."""
+    return frozenset(
+        kind.type for kind in (*PUBLISHED, *INBOUND) if kind.topic == topic
+    )

@@ -1,16 +1,16 @@
 """Small helpers every envelope handler uses: accept a type, name the ids to log."""
 
-from collections.abc import Collection
 from typing import Any
 
 from shared.events import Envelope
+from shared.events.registry import types_on
 from shared.messaging.errors import UnknownEventType
 from shared.topics import Topic
 
 
-def accept(envelope: Envelope, topic: Topic, types: Collection[str]) -> None:
+def accept(envelope: Envelope, topic: Topic) -> None:
     """Raise `UnknownEventType` (dead-lettered) unless `topic` carries this type."""
-    if envelope.type not in types:
+    if envelope.type not in types_on(topic):
         raise UnknownEventType(envelope.type, topic.name)
 
 
