@@ -1,0 +1,24 @@
+"""The transactional outbox: an event is recorded with the fact it reports.
+
+A service writes the envelope of every event it emits into its own `outbox`
+table, in the same database transaction as the change it reports. A relay
+publishes the rows in the order they were written and marks them published;
+a crash between the two publishes a row again, under the same envelope id,
+which consumers recognise.
+"""
+
+from shared.outbox.records import (
+    OUTBOX_TABLE,
+    OutboxRecord,
+    create_outbox_table,
+    drop_outbox_table,
+    enqueue,
+)
+
+__all__ = [
+    "OUTBOX_TABLE",
+    "OutboxRecord",
+    "create_outbox_table",
+    "drop_outbox_table",
+    "enqueue",
+]

@@ -1,0 +1,80 @@
+"""The outbox table, its migration step, and how a change enqueues an event."""
+
+from datetime import datetime
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlmodel import Field, Session, SQLModel
+
+from shared.events import Envelope
+from shared.topics import Topic
+
+OUTBOX_TABLE = "outbox"
+
+
+class OutboxRecord(SQLModel):
+    """Columns of a service's `outbox` table; each service makes it a table.
+
+    `position` is the order of writing, which the relay keeps; `published_at`
+    stays empty until the broker has acknowledged the record.
+    """
+
+    position: int | None = Field(
+        default=None,
+        primary_key=True,
+        sa_type=sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+    )
+    event_id: UUID = Field(unique=True)
+    topic: str = Field(max_length=249)
+    key: str = Field(max_length=500)
+    type: str = Field(max_length=120)
+    envelope: bytes = Field(sa_type=sa.LargeBinary)
+    recorded_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
+    published_at: datetime | None = Field(
+        default=None, sa_type=sa.DateTime(timezone=True), index=True
+    )
+
+
+def enqueue(
+    session: Session, table: type[OutboxRecord], envelope: Envelope, topic: Topic
+) -> OutboxRecord:
+    """Add `envelope` to the outbox, inside the caller's transaction."""
+    row = table(
+        event_id=envelope.id,
+        topic=topic.name,
+        key=envelope.key,
+        type=envelope.type,
+        envelope=envelope.to_bytes(),
+        recorded_at=envelope.occurred_at,
+    )
+    session.add(row)
+    return row
+
+
+def create_outbox_table() -> None:
+    """Create the outbox; a service's migration runs this once."""
+    from alembic import op
+
+    op.create_table(
+        OUTBOX_TABLE,
+        sa.Column(
+            "position",
+            sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
+        sa.Column("event_id", sa.Uuid(), nullable=False, unique=True),
+        sa.Column("topic", sa.String(length=249), nullable=False),
+        sa.Column("key", sa.String(length=500), nullable=False),
+        sa.Column("type", sa.String(length=120), nullable=False),
+        sa.Column("envelope", sa.LargeBinary(), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+    )
+    op.create_index(f"ix_{OUTBOX_TABLE}_published_at", OUTBOX_TABLE, ["published_at"])
+
+
+def drop_outbox_table() -> None:
+    from alembic import op
+
+    op.drop_table(OUTBOX_TABLE)
