@@ -1,0 +1,73 @@
+"""Error bodies that name the field: `{"error": {"field": ..., "message": ...}}`.
+
+A request a user got wrong gets a 4xx whose message says which field and why,
+in words; a 5xx never leaks internals.
+"""
+
+from typing import Any, Protocol, runtime_checkable
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import HTTPException, RequestValidationError
+from fastapi.responses import JSONResponse
+
+
+@runtime_checkable
+class ClientError(Protocol):
+    """What a service's domain error offers to be shown to an API user."""
+
+    status_code: int
+    field: str | None
+    message: str
+
+
+def error_body(status: int, message: str, field: str | None = None) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"field": field, "message": message}}, status_code=status
+    )
+
+
+def field_path(location: tuple[Any, ...] | list[Any]) -> str:
+    """`("body", "lines", 0, "amount")` → `lines[0].amount`."""
+    parts = [
+        part for part in location if part not in ("body", "query", "path", "header")
+    ]
+    path = ""
+    for part in parts:
+        path += (
+            f"[{part}]"
+            if isinstance(part, int)
+            else (f".{part}" if path else str(part))
+        )
+    return path or "request"
+
+
+async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    problems = [
+        {"field": field_path(error["loc"]), "message": error["msg"]} for error in errors
+    ]
+    first = problems[0] if problems else {"field": None, "message": "invalid request"}
+    return JSONResponse({"error": {**first, "problems": problems}}, status_code=422)
+
+
+async def _http_exception(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    detail = exc.detail if isinstance(exc.detail, dict) else {"message": exc.detail}
+    return JSONResponse(
+        {"error": {"field": None, **detail}},
+        status_code=exc.status_code,
+        headers=exc.headers,
+    )
+
+
+def install_error_handlers(app: FastAPI, domain_error: type[Exception]) -> None:
+    """Show `domain_error` (a `ClientError`) and bad requests as 4xx bodies."""
+
+    async def _domain(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ClientError)
+        return error_body(exc.status_code, exc.message, exc.field)
+
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(HTTPException, _http_exception)
+    app.add_exception_handler(domain_error, _domain)
