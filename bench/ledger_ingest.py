@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from shared.devstack.process import free_port  # noqa: E402
 from shared.devstack.state import endpoints  # noqa: E402
+from shared.devstack.topics import end_offsets  # noqa: E402
 from shared.events import Envelope  # noqa: E402
 from shared.events.inbound import (  # noqa: E402
     InboundDebtorUpserted,
@@ -128,25 +129,6 @@ async def count_until(
                 seen += sum(1 for r in records if (r.key or b"").startswith(key_prefix))
     finally:
         await consumer.stop()
-
-
-async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        [described] = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    partitions = [
-        TopicPartition(topic, p["partition"]) for p in described["partitions"]
-    ]
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await consumer.start()
-    try:
-        ends = await consumer.end_offsets(partitions)
-    finally:
-        await consumer.stop()
-    return {tp.partition: offset for tp, offset in ends.items()}
 
 
 async def baseline(bootstrap: str, records: list[tuple[bytes, bytes]]) -> float:

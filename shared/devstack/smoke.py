@@ -24,6 +24,7 @@ from rich.table import Table
 from shared.devstack.paths import Paths, paths
 from shared.devstack.process import free_port, spawn, terminate
 from shared.devstack.state import endpoints
+from shared.devstack.topics import end_offsets
 from shared.events import Envelope
 from shared.events.examples import EXAMPLES
 from shared.topics import LEDGER_EVENTS
@@ -88,7 +89,7 @@ async def publish(bootstrap: str) -> tuple[Envelope, int, dict[int, int]]:
     )
     malformed = b'{"type": "invoice.issued", "creditor": "acme"}'
 
-    dlq_ends = await _end_offsets(bootstrap, LEDGER_EVENTS.dlq)
+    dlq_ends = await end_offsets(bootstrap, LEDGER_EVENTS.dlq)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
     try:
@@ -100,26 +101,6 @@ async def publish(bootstrap: str) -> tuple[Envelope, int, dict[int, int]]:
     finally:
         await producer.stop()
     return envelope, record.partition, {p: o for p, o in dlq_ends.items()}
-
-
-async def _end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        [described] = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    partitions = [
-        TopicPartition(topic, p["partition"]) for p in described["partitions"]
-    ]
-
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await consumer.start()
-    try:
-        ends = await consumer.end_offsets(partitions)
-    finally:
-        await consumer.stop()
-    return {tp.partition: offset for tp, offset in ends.items()}
 
 
 async def wait_committed(bootstrap: str, partition: int, after: int) -> dict[str, int]:
@@ -217,7 +198,7 @@ def main() -> None:
 
 
 async def _committed_after_publish(bootstrap: str, partition: int) -> dict[str, int]:
-    ends = await _end_offsets(bootstrap, LEDGER_EVENTS.name)
+    ends = await end_offsets(bootstrap, LEDGER_EVENTS.name)
     # The two records just published are the last two of their partition.
     return await wait_committed(bootstrap, partition, ends[partition] - 2)
 

@@ -1,9 +1,10 @@
-"""Create every topic of the catalogue, and its dead-letter twin, on a cluster."""
+"""Create the catalogue's topics and their dead-letter twins; read where each ends."""
 
 import asyncio
 import logging
 import time
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
@@ -80,3 +81,24 @@ async def _wait_listed(
         if time.monotonic() > deadline:
             raise InfraError(f"topics not listed after {within:.0f}s: {sorted(absent)}")
         await asyncio.sleep(0.5)
+
+
+async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    """The next offset of each partition of `topic`: where a new record will land."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        [described] = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    partitions = [
+        TopicPartition(topic, p["partition"]) for p in described["partitions"]
+    ]
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(partitions)
+    finally:
+        await consumer.stop()
+    return {tp.partition: offset for tp, offset in ends.items()}
