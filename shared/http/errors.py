@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 class ClientError(Protocol):
     """What a service's domain error offers to be shown to an API user."""
 
-    status_code: int
+    status: int
     field: str | None
     message: str
 
@@ -66,7 +66,7 @@ def install_error_handlers(app: FastAPI, domain_error: type[Exception]) -> None:
 
     async def _domain(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ClientError)
-        return error_body(exc.status_code, exc.message, exc.field)
+        return error_body(exc.status, exc.message, exc.field)
 
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(HTTPException, _http_exception)

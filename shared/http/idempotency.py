@@ -34,7 +34,7 @@ class IdempotencyRecord(SQLModel):
 class KeyReusedForAnotherRequest(Exception):
     """The same `Idempotency-Key` came with a different request."""
 
-    status_code = 409
+    status = 409
     field: str | None = HEADER
     message = "this Idempotency-Key was already used for a different request"
 

@@ -26,7 +26,7 @@ NOW = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 
 class Refused(Exception):
     def __init__(self, field: str, message: str) -> None:
-        self.status_code, self.field, self.message = 404, field, message
+        self.status, self.field, self.message = 404, field, message
 
 
 class Line(BaseModel):
