@@ -31,6 +31,7 @@ from services.ledger.imports.values import (
     parse_amount,
     parse_date,
     parse_flag,
+    quoted,
 )
 from shared.clock import ensure_aware
 from shared.events.envelope import Envelope
@@ -237,7 +238,7 @@ class _Header:
                     LineProblem(
                         1,
                         raw.strip(),
-                        f"is the same column as {spelled[column.name]!r}",
+                        f"is the same column as {quoted(spelled[column.name])}",
                     )
                 )
             else:
@@ -251,6 +252,13 @@ class _Header:
                 )
                 fatal = True
         return cls(positions, spelled, len(cells), problems, fatal)
+
+    def order(self, problem: LineProblem) -> int:
+        """Where the problem's column sits, so a line's problems read left to right."""
+        for name, spelled in self.spelled.items():
+            if spelled == problem.column:
+                return self.positions[name]
+        return -1
 
     def shown(self, name: str) -> str:
         return self.spelled.get(name, name)
@@ -317,7 +325,7 @@ class _Reader:
         payload = row.payload(record, self.dialect)
         self._check_repeats(row, record)
         if row.problems or payload is None or debtor is None:
-            self.problems.extend(row.problems)
+            self.problems.extend(sorted(row.problems, key=self.header.order))
             return
 
         self.envelopes.append(
@@ -376,7 +384,7 @@ class _Row:
         text = self.value("record")
         record = RECORD_ALIASES.get(text.casefold())
         if record is None:
-            what = "is empty" if not text else f"{text!r} is not a record type"
+            what = "is empty" if not text else f"{quoted(text)} is not a record type"
             self.problem("record", f"{what}; use debtor, invoice or payment")
         return record
 
@@ -463,7 +471,9 @@ class _Row:
         self._date(fields, "received_on", "received_date")
         amount = self._money(fields, dialect)
         if amount is not None and amount <= 0:
-            self.problem("amount", f"{self.value('amount')!r} is not more than zero")
+            self.problem(
+                "amount", f"{quoted(self.value('amount'))} is not more than zero"
+            )
         return fields
 
     def _date(self, fields: dict[str, Any], key: str, name: str) -> date | None:
@@ -490,12 +500,16 @@ class _Row:
             self.problem("amount", str(error))
             return None
         fields["amount"] = amount
-        if _is_currency(currency):
+        if amount < 0:
+            self.problem(
+                "amount", f"{quoted(text)} is negative; amounts are zero or more"
+            )
+        elif _is_currency(currency):
             try:
                 check_precision(amount, currency)
             except MoneyError:
                 self.problem(
-                    "amount", f"{text!r} has more decimals than {currency} allows"
+                    "amount", f"{quoted(text)} has more decimals than {currency} allows"
                 )
         return amount
 
@@ -539,7 +553,7 @@ def _message(name: str | None, item: ErrorDetails) -> str:
         return str(item["msg"]).removeprefix("Value error, ")
     if kind == "string_pattern_mismatch":
         hint = _PATTERN_HINTS.get(name or "", "contains a line break or a tab")
-        return f"{item['input']!r} {hint}"
+        return f"{quoted(str(item['input']))} {hint}"
     if kind == "string_too_long":
         limit = (item.get("ctx") or {}).get("max_length")
         return f"is longer than {limit} characters"

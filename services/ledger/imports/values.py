@@ -13,6 +13,11 @@ class CellError(ValueError):
     """The text of one cell cannot be read as the column's kind of value."""
 
 
+def quoted(text: str) -> str:
+    """The cell's text as a person typed it, in double quotes."""
+    return f'"{text}"'
+
+
 _PLAIN = re.compile(r"^[0-9]+$")
 _POINT = re.compile(r"^[0-9]+\.[0-9]+$")
 _COMMA = re.compile(r"^[0-9]+,[0-9]+$")
@@ -34,14 +39,14 @@ def parse_amount(text: str, *, decimal_comma: bool) -> Decimal:
     if _POINT.match(digits):
         if decimal_comma and len(digits.partition(".")[2]) == 3:
             raise CellError(
-                f"{text!r} is ambiguous: a thousands point or a decimal point? "
+                f"{quoted(text)} is ambiguous: a thousands point or a decimal point? "
                 f"write {digits.replace('.', '')} or {digits.replace('.', ',')}"
             )
         return Decimal(sign + digits)
     if _COMMA.match(digits):
         if not decimal_comma:
             raise CellError(
-                f"{text!r} is ambiguous in a comma-separated file: write "
+                f"{quoted(text)} is ambiguous in a comma-separated file: write "
                 f"{digits.replace(',', '.')} or {digits.replace(',', '')}"
             )
         return Decimal(sign + digits.replace(",", "."))
@@ -51,10 +56,10 @@ def parse_amount(text: str, *, decimal_comma: bool) -> Decimal:
         return Decimal(sign + digits.replace(",", ""))
     if _COMMA_GROUPS_POINT.match(digits):
         raise CellError(
-            f"{text!r} is ambiguous: a thousands comma or a decimal comma? "
+            f"{quoted(text)} is ambiguous: a thousands comma or a decimal comma? "
             f"write {digits.replace(',', '')}.00 or use a point for decimals"
         )
-    raise CellError(f"{text!r} is not an amount")
+    raise CellError(f"{quoted(text)} is not an amount")
 
 
 _ISO = re.compile(r"^([0-9]{4})-([0-9]{2})-([0-9]{2})$")
@@ -70,15 +75,15 @@ def parse_date(text: str) -> date:
         day, month, year = match.groups()
     elif _SLASHED.match(text):
         raise CellError(
-            f"{text!r} is ambiguous: day and month could be either way round; "
+            f"{quoted(text)} is ambiguous: day and month could be either way round; "
             "write 2026-01-05 or 05.01.2026"
         )
     else:
-        raise CellError(f"{text!r} is not a date like 2026-01-05 or 05.01.2026")
+        raise CellError(f"{quoted(text)} is not a date like 2026-01-05 or 05.01.2026")
     try:
         return date(int(year), int(month), int(day))
     except ValueError:
-        raise CellError(f"{text!r} is not a day of the calendar") from None
+        raise CellError(f"{quoted(text)} is not a day of the calendar") from None
 
 
 _YES = frozenset({"yes", "y", "true", "1", "x", "ja", "j"})
@@ -92,4 +97,4 @@ def parse_flag(text: str) -> bool:
         return False
     if folded in _YES:
         return True
-    raise CellError(f"{text!r} is neither yes nor no")
+    raise CellError(f"{quoted(text)} is neither yes nor no")
