@@ -74,6 +74,8 @@ BY_SPELLING: dict[str, Column] = {
     for spelling in (column.name, *column.aliases)
 }
 
+BY_NAME: dict[str, Column] = {column.name: column for column in COLUMNS}
+
 _SEPARATORS = re.compile(r"[\s\-.]+")
 
 

@@ -12,12 +12,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from services.ledger.imports.columns import (
+    BY_NAME,
     BY_SPELLING,
     COLUMNS,
     MAX_ADDRESS_LINES,
@@ -87,6 +89,11 @@ _FIELD_COLUMNS: dict[Record, dict[str, str]] = {
         "invoice": "invoice_number",
         "reference": "payment_reference",
     },
+}
+
+_REQUIRED: dict[Record, tuple[str, ...]] = {
+    record: tuple(c.name for c in COLUMNS if record in c.required_by)
+    for record in Record
 }
 
 _ADDRESS_COLUMNS = {
@@ -316,10 +323,11 @@ class _Reader:
         if record is None:
             self.problems.extend(row.problems)
             return
-        for name, column in ((c.name, c) for c in COLUMNS):
-            if record in column.required_by and name not in self.header.positions:
+        for name in _REQUIRED[record]:
+            if name not in self.header.positions:
                 self._missing.setdefault(name, record)
-            if row.value(name) and record not in column.records:
+        for name, value in row.values.items():
+            if value and record not in BY_NAME[name].records:
                 row.problem(name, f"is not read on {record} rows; leave it empty")
 
         payload = row.payload(record, self.dialect)
@@ -399,12 +407,12 @@ class _Row:
         return None
 
     def payload(self, record: Record, dialect: Dialect) -> Payload | None:
-        for column in COLUMNS:
-            if record in column.required_by and not self.value(column.name):
-                if column.name in self.header.positions:
-                    self.problem(column.name, f"is empty; {_a(record)} row needs it")
+        for name in _REQUIRED[record]:
+            if not self.value(name):
+                if name in self.header.positions:
+                    self.problem(name, f"is empty; {_a(record)} row needs it")
                 else:
-                    self._reported.add(column.name)
+                    self._reported.add(name)
 
         if record == Record.DEBTOR:
             fields = self._debtor_fields()
@@ -521,6 +529,7 @@ class _Row:
         self.problem(name, _message(name, item))
 
 
+@cache
 def _is_currency(code: str) -> bool:
     try:
         check_currency(code)
