@@ -29,11 +29,12 @@ def decode(data: bytes) -> tuple[str, str]:
     cp1252 is tried only when the bytes are not UTF-8; latin-1, which reads
     any bytes, is the last resort for the five bytes cp1252 leaves undefined.
     """
+    candidates = ["utf-8", "cp1252"]
     if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8-sig"
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16"), "utf-16"
-    for encoding in ("utf-8", "cp1252"):
+        candidates.insert(0, "utf-8-sig")
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates.insert(0, "utf-16")
+    for encoding in candidates:
         try:
             return data.decode(encoding), encoding
         except UnicodeDecodeError:

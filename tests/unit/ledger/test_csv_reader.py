@@ -387,3 +387,42 @@ def test_progress_is_reported_every_so_many_rows_and_at_the_end() -> None:
 def test_a_naive_import_moment_is_refused() -> None:
     with pytest.raises(ValueError, match="no timezone"):
         read_open_items(b"", creditor="acme", imported_at=datetime(2026, 3, 1))
+
+
+def test_a_utf16_file_with_its_byte_order_mark_is_read() -> None:
+    text = (CORPUS / "good-tab.tsv").read_text(encoding="utf-8")
+
+    batch = _read(text.encode("utf-16"))
+
+    assert batch.dialect is not None
+    assert batch.dialect.encoding == "utf-16"
+    assert [e.data for e in batch.envelopes] == [data for *_, data in EXPECTED]
+
+
+def test_bytes_that_are_neither_utf8_nor_cp1252_are_still_read() -> None:
+    data = b"record,debtor_id,name\ndebtor,d-1,Beta \x81 GmbH\n"
+
+    batch = _read(data)
+
+    assert batch.dialect is not None
+    assert batch.dialect.encoding == "latin-1"
+    assert batch.envelopes[0].data["name"] == "Beta \x81 GmbH"
+
+
+@pytest.mark.parametrize("index", [0, 1], ids=["english", "german"])
+def test_the_example_files_in_the_documentation_are_read_as_shown(
+    index: int,
+) -> None:
+    docs = Path(__file__).resolve().parents[3] / "docs" / "csv-import.md"
+    examples = docs.read_text(encoding="utf-8").split("```csv\n")[1:]
+    data = examples[index].split("```")[0].encode()
+
+    batch = _read(data)
+
+    assert batch.problems == []
+    assert [e.type for e in batch.envelopes] == [
+        "debtor.upserted",
+        "invoice.issued",
+        "payment.received",
+    ]
+    assert batch.envelopes[1].data["amount"] == "1234.56"
