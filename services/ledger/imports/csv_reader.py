@@ -8,7 +8,7 @@ import csv
 import hashlib
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -170,8 +170,11 @@ def read_open_items(
         return ImportBatch(problems=[LineProblem(1, None, str(error))])
     dialect = Dialect(encoding=encoding, delimiter=delimiter)
 
-    rows = list(_rows(text, delimiter))
-    header = _Header.read(rows[0][1]) if rows else _Header.read([])
+    rows, unreadable = _rows(text, delimiter)
+    tail = [] if unreadable is None else [unreadable]
+    header = _Header.read(rows[0][1] if rows else [])
+    if header.fatal:
+        return ImportBatch(problems=header.problems + tail, dialect=dialect)
     reader = _Reader(
         header=header,
         dialect=dialect,
@@ -179,8 +182,6 @@ def read_open_items(
         moment=moment,
         digest=hashlib.sha256(data).hexdigest(),
     )
-    if header.fatal:
-        return ImportBatch(problems=header.problems, dialect=dialect)
 
     body = rows[1:]
     total = len(body)
@@ -191,7 +192,7 @@ def read_open_items(
     if progress is not None and total == 0:
         progress(0, 0)
 
-    problems = header.problems + reader.missing_columns() + reader.problems
+    problems = header.problems + reader.missing_columns() + reader.problems + tail
     return ImportBatch(
         envelopes=[] if problems else reader.envelopes,
         lines=[] if problems else reader.lines,
@@ -201,20 +202,24 @@ def read_open_items(
     )
 
 
-def _rows(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    # Each row is numbered by the physical line it starts on, which is what a
-    # spreadsheet or an editor shows next to it.
+def _rows(
+    text: str, delimiter: str
+) -> tuple[list[tuple[int, list[str]]], LineProblem | None]:
+    """The rows by the line each starts on, as an editor numbers them.
+
+    Reading stops at a row the csv module cannot split (a cell over its size
+    limit); the rows after it cannot be trusted to start where they seem to.
+    """
+    rows: list[tuple[int, list[str]]] = []
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     while True:
         start = reader.line_num + 1
         try:
-            cells = next(reader)
+            rows.append((start, next(reader)))
         except StopIteration:
-            return
+            return rows, None
         except csv.Error as error:
-            yield start, [f"\x00{error}"]
-            return
-        yield start, cells
+            return rows, LineProblem(start, None, f"cannot be read as CSV: {error}")
 
 
 @dataclass
@@ -300,11 +305,6 @@ class _Reader:
         ]
 
     def read_row(self, line: int, cells: list[str]) -> None:
-        if cells and cells[0].startswith("\x00"):
-            self.problems.append(
-                LineProblem(line, None, f"cannot be read as CSV: {cells[0][1:]}")
-            )
-            return
         if not any(cell.strip() for cell in cells):
             return
         if len(cells) != self.header.width:
@@ -489,11 +489,11 @@ class _Row:
         if not text:
             return None
         try:
-            fields[key] = parse_date(text)
+            fields[key] = day = parse_date(text)
         except CellError as error:
             self.problem(name, str(error))
             return None
-        return fields[key]  # type: ignore[no-any-return]
+        return day
 
     def _money(self, fields: dict[str, Any], dialect: Dialect) -> Decimal | None:
         currency = self.value("currency").upper()

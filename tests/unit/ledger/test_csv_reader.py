@@ -426,3 +426,12 @@ def test_the_example_files_in_the_documentation_are_read_as_shown(
         "payment.received",
     ]
     assert batch.envelopes[1].data["amount"] == "1234.56"
+
+
+def test_a_row_the_csv_module_cannot_split_is_reported_and_reading_stops() -> None:
+    huge = "x" * 200_000
+    data = f"record,debtor_id,name\ndebtor,d-1,Beta\ndebtor,d-2,{huge}\n".encode()
+
+    batch = _read(data)
+
+    _assert_refused(batch, [(3, None, "cannot be read as CSV")])
