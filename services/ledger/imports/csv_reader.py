@@ -321,7 +321,7 @@ class _Reader:
         record = row.record()
         debtor = row.debtor_id()
         if record is None:
-            self.problems.extend(row.problems)
+            self.problems.extend(sorted(row.problems, key=self.header.order))
             return
         for name in _REQUIRED[record]:
             if name not in self.header.positions:
