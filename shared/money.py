@@ -45,9 +45,17 @@ class CurrencyMismatch(MoneyError):
         self.right = right
 
 
+@cache
+def _is_known_currency(code: str) -> bool:
+    # Babel looks the code up in its locale data on every call: slow on hot paths.
+    return bool(is_currency(code))
+
+
 def check_currency(code: str) -> str:
     """Return `code` if it is an upper-case ISO 4217 code Babel knows."""
-    if not isinstance(code, str) or not _CURRENCY.match(code) or not is_currency(code):
+    if not isinstance(code, str) or not _CURRENCY.match(code):
+        raise UnknownCurrency(f"{code!r} is not an ISO 4217 currency code")
+    if not _is_known_currency(code):
         raise UnknownCurrency(f"{code!r} is not an ISO 4217 currency code")
     return code
 
