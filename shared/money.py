@@ -53,9 +53,8 @@ def _is_known_currency(code: str) -> bool:
 
 def check_currency(code: str) -> str:
     """Return `code` if it is an upper-case ISO 4217 code Babel knows."""
-    if not isinstance(code, str) or not _CURRENCY.match(code):
-        raise UnknownCurrency(f"{code!r} is not an ISO 4217 currency code")
-    if not _is_known_currency(code):
+    known = isinstance(code, str) and _CURRENCY.match(code) and _is_known_currency(code)
+    if not known:
         raise UnknownCurrency(f"{code!r} is not an ISO 4217 currency code")
     return code
 
