@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from shared.policy.model import RULE_ERROR, Policy
+from shared.policy.model import RULE_ERROR, Policy, ladder_problems
 
 Loc = tuple[str | int, ...]
 
@@ -105,7 +105,21 @@ def _validate(data: object) -> Policy:
     try:
         return Policy.model_validate(data)
     except ValidationError as error:
-        raise PolicyError(list(_explain(error))) from None
+        problems = list(_explain(error))
+    raise PolicyError(problems + _order_problems(data.get("ladder"), problems))
+
+
+def _order_problems(ladder: object, found: list[Problem]) -> list[Problem]:
+    # The ladder's order is checked by the model only once every stage is
+    # valid; checked here on the parsed stages, it is reported alongside.
+    if not isinstance(ladder, list):
+        return []
+    known = {problem.path for problem in found}
+    order = [
+        Problem(format_path(("ladder", *relative)), message)
+        for relative, message in ladder_problems(ladder)
+    ]
+    return [problem for problem in order if problem.path not in known]
 
 
 def _parse(text: str) -> tuple[Any, dict[str, int], list[Problem]]:

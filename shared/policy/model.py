@@ -69,7 +69,9 @@ def rule_error(problems: list[tuple[RulePath, str]]) -> PydanticCustomError:
 
 
 def _relative(path: RulePath) -> str:
-    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path)
+    return "".join(
+        f"[{part}]" if isinstance(part, int) else f".{part}" for part in path
+    )
 
 
 def _read_time(value: object) -> object:
@@ -138,14 +140,16 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _working_week() -> list[Weekday]:
+    return ["mon", "tue", "wed", "thu", "fri"]
+
+
 class SendWindow(Section):
     """When contacts may go out: `start` ≤ t < `end` on the listed weekdays."""
 
     start: ClockTime = time(9, 0)
     end: ClockTime = time(17, 0)
-    days: list[Weekday] = Field(
-        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"], min_length=1
-    )
+    days: list[Weekday] = Field(default_factory=_working_week, min_length=1)
 
     @field_validator("days")
     @classmethod
@@ -225,9 +229,7 @@ class Stage(Section):
                     (("late_fees",), "an escalating stage sends nothing to charge")
                 )
         elif not self.channels:
-            problems.append(
-                (("channels",), "must list at least one of email, letter")
-            )
+            problems.append((("channels",), "must list at least one of email, letter"))
         for index, channel in enumerate(self.channels):
             first = self.channels.index(channel)
             if first < index:
@@ -270,6 +272,52 @@ def _policy_name(value: object) -> object:
     return value
 
 
+def ladder_problems(items: list[Any]) -> list[tuple[RulePath, str]]:
+    """Breaches of the ladder's order: unique names, rising days, escalate last.
+
+    Works on parsed data too, skipping what is not yet a name or a number, so
+    the order can be checked while a stage has problems of its own.
+    """
+    problems: list[tuple[RulePath, str]] = []
+    seen: dict[str, int] = {}
+    previous: tuple[int, int] | None = None
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
+        name, days = item.get("stage"), item.get("after_days")
+        if isinstance(name, str):
+            if name in seen:
+                problems.append(
+                    (
+                        (index, "stage"),
+                        f"{name} is already the name of ladder[{seen[name]}]",
+                    )
+                )
+            seen.setdefault(name, index)
+        if isinstance(days, int) and not isinstance(days, bool):
+            if previous is not None and days <= previous[1]:
+                problems.append(
+                    (
+                        (index, "after_days"),
+                        f"must be after ladder[{previous[0]}] ({_days(previous[1])})",
+                    )
+                )
+            previous = (index, days)
+        if item.get("action") == "escalate" and index < len(items) - 1:
+            problems.append(
+                (
+                    (index, "action"),
+                    "only the last stage may escalate: nothing is sent "
+                    "once the case is with the agency",
+                )
+            )
+    return problems
+
+
+def _days(count: int) -> str:
+    return "1 day" if count == 1 else f"{count} days"
+
+
 class Policy(Section):
     """A creditor's whole collection policy, defaults filled in."""
 
@@ -289,33 +337,7 @@ class Policy(Section):
     @field_validator("ladder")
     @classmethod
     def _climbs_in_order(cls, ladder: list[Stage]) -> list[Stage]:
-        problems: list[tuple[RulePath, str]] = []
-        seen: dict[str, int] = {}
-        for index, stage in enumerate(ladder):
-            if stage.stage in seen:
-                problems.append(
-                    (
-                        (index, "stage"),
-                        f"{stage.stage} is already the name of ladder[{seen[stage.stage]}]",
-                    )
-                )
-            seen.setdefault(stage.stage, index)
-            if index and stage.after_days <= ladder[index - 1].after_days:
-                problems.append(
-                    (
-                        (index, "after_days"),
-                        f"must be after ladder[{index - 1}] "
-                        f"({ladder[index - 1].after_days} days)",
-                    )
-                )
-            if stage.escalates and index < len(ladder) - 1:
-                problems.append(
-                    (
-                        (index, "action"),
-                        "only the last stage may escalate: nothing is sent "
-                        "once the case is with the agency",
-                    )
-                )
+        problems = ladder_problems([stage.model_dump() for stage in ladder])
         if problems:
             raise rule_error(problems)
         return ladder
