@@ -23,6 +23,7 @@ Loc = tuple[str | int, ...]
 
 _INT_TAG = "tag:yaml.org,2002:int"
 _MAX_DEPTH = 32
+_LAST_STEP = re.compile(r"(\.?[^.\[]+|\[\d+\])$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +192,7 @@ def _line_of(path: str, lines: dict[str, int]) -> int | None:
     while path:
         if path in lines:
             return lines[path]
-        path = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", path)
+        path = _LAST_STEP.sub("", path)
     return lines.get("")
 
 
