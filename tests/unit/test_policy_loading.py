@@ -188,7 +188,9 @@ def test_an_unknown_key_is_named_with_the_closest_known_one() -> None:
 def test_an_unknown_key_with_no_close_match_lists_the_known_keys() -> None:
     problems = problems_of(GOOD + "promise: {colour: blue}\n")
 
-    assert problems == ["promise.colour: unknown key; known keys are grace_days, confirm"]
+    assert problems == [
+        "promise.colour: unknown key; known keys are grace_days, confirm"
+    ]
 
 
 def test_a_key_given_twice_is_a_problem_not_silently_the_last() -> None:
@@ -209,7 +211,8 @@ def test_a_yaml_syntax_error_names_its_line_and_column() -> None:
     assert caught.value.problems == [
         Problem(
             "",
-            "is not valid YAML at line 3, column 16: mapping values are not allowed here",
+            "is not valid YAML at line 3, column 16: "
+            "mapping values are not allowed here",
             3,
         )
     ]

@@ -55,9 +55,7 @@ def test_every_example_policy_is_valid(path: Path) -> None:
     assert policy.ladder
 
 
-def test_a_policy_with_only_a_name_and_a_ladder_takes_the_documented_defaults() -> (
-    None
-):
+def test_a_policy_with_only_a_name_and_a_ladder_takes_the_documented_defaults() -> None:
     policy = Policy.model_validate(MINIMAL)
 
     assert policy.send_window.start == time(9, 0)
