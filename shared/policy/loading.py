@@ -74,6 +74,10 @@ def load_policy(source: str | Path) -> Policy:
         text = source
 
     data, lines, problems = _parse(text)
+    if isinstance(data, str) and data.endswith((".yaml", ".yml")):
+        raise PolicyError(
+            [Problem("", "is a file name, not a policy; pass a Path to read a file")]
+        )
     if data is None and not problems:
         problems = [Problem("", "is empty; a policy needs at least name and ladder")]
     if problems and data is None:

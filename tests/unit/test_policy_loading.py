@@ -229,6 +229,12 @@ def test_a_document_that_is_not_a_policy_says_so(text: str, expected: str) -> No
     assert problems_of(text) == [expected]
 
 
+def test_a_file_name_given_as_text_is_not_mistaken_for_a_policy() -> None:
+    problems = problems_of("policies/standard-b2b.yaml")
+
+    assert problems == ["is a file name, not a policy; pass a Path to read a file"]
+
+
 def test_unquoted_times_are_read_as_times_not_as_minutes() -> None:
     policy = load_policy(replaced('end: "17:00"', "end: 17:00"))
 
