@@ -226,7 +226,10 @@ class Stage(Section):
                 )
             if self.late_fees:
                 problems.append(
-                    (("late_fees",), "an escalating stage sends nothing to charge")
+                    (
+                        ("late_fees",),
+                        "an escalating stage sends nothing, so it charges no fees",
+                    )
                 )
         elif not self.channels:
             problems.append((("channels",), "must list at least one of email, letter"))
