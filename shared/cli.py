@@ -7,6 +7,7 @@ from services.notifier.cli import app as notifier_app
 from services.scheduler.cli import app as scheduler_app
 from shared.contracts_cli import app as contracts_app
 from shared.devstack.cli import app as infra_app
+from shared.policy.cli import app as policy_app
 
 app = typer.Typer(
     help="overdue: the debt-collection conversation, run systematically and with tact.",
@@ -17,6 +18,7 @@ app.add_typer(ledger_app, name="ledger")
 app.add_typer(scheduler_app, name="scheduler")
 app.add_typer(notifier_app, name="notifier")
 app.add_typer(contracts_app, name="contracts")
+app.add_typer(policy_app, name="policy")
 
 
 def main() -> None:
