@@ -5,7 +5,7 @@ start and keeps the latest record per creditor.
 """
 
 from datetime import date
-from typing import Any, ClassVar, Literal, Self
+from typing import ClassVar, Literal, Self
 
 from pydantic import AnyHttpUrl, Field, model_validator
 
@@ -13,6 +13,7 @@ from shared.events.fields import CountryCode, Email, LanguageCode, Line, TimeZon
 from shared.events.parties import PostalAddress
 from shared.events.payload import Part, Payload
 from shared.money import CurrencyCode, DecimalStr
+from shared.policy import Policy
 
 
 class Branding(Part):
@@ -73,9 +74,10 @@ class CreditorUpdated(Payload):
     bank: BankDetails | None = None
     payment_link: AnyHttpUrl | None = None
     late_fees: LateFeeSettings | None = None
-    # TODO(#4): validate against the policy model once it exists in shared/;
-    # until then the policy travels as parsed YAML, unchecked.
-    policy: dict[str, Any] = Field(description="The policy of SPEC §3, as parsed YAML.")
+    policy: Policy | None = Field(
+        default=None,
+        description="The collection policy of SPEC §3; none yet means nothing is sent.",
+    )
     api_key_hashes: list[str] = Field(
         default_factory=list, description="Hashes of the creditor's live API keys."
     )
