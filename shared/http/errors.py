@@ -61,8 +61,8 @@ async def _http_exception(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-def install_error_handlers(app: FastAPI, domain_error: type[Exception]) -> None:
-    """Show `domain_error` (a `ClientError`) and bad requests as 4xx bodies."""
+def install_error_handlers(app: FastAPI, *domain_errors: type[Exception]) -> None:
+    """Show each of `domain_errors` (`ClientError`s) and bad requests as 4xx bodies."""
 
     async def _domain(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ClientError)
@@ -70,4 +70,5 @@ def install_error_handlers(app: FastAPI, domain_error: type[Exception]) -> None:
 
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(HTTPException, _http_exception)
-    app.add_exception_handler(domain_error, _domain)
+    for domain_error in domain_errors:
+        app.add_exception_handler(domain_error, _domain)

@@ -1,0 +1,266 @@
+"""`/v1`: record facts, read debtors, statements and invoices, keep the creditor.
+
+Every POST goes through `Ledger.record`, exactly like a fact on
+`ledger.inbound`, so the API and the topic record the same facts and emit the
+same events. With an `Idempotency-Key`, the envelope's id is derived from the
+key: a replay is answered from the first response and recorded nowhere twice.
+"""
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from services.ledger.http.requests import (
+    CreditNoteRequest,
+    DebtorRequest,
+    InvoiceRequest,
+    PaymentRequest,
+    WriteOffRequest,
+)
+from services.ledger.service import CreditorProfile, Ledger, RecordResult
+from services.ledger.service.views import DebtorView, InvoiceView, StatementView
+from shared.clock import Clock
+from shared.events import Envelope
+from shared.events.inbound import (
+    InboundCreditNoteIssued,
+    InboundDebtorUpserted,
+    InboundInvoiceIssued,
+    InboundInvoiceWrittenOff,
+    InboundPaymentReceived,
+)
+from shared.events.payload import Payload
+from shared.http.auth import creditor_of_key
+from shared.http.idempotency import (
+    HEADER,
+    IdempotencyStore,
+    StoredResponse,
+    fingerprint,
+)
+from shared.policy import policy_from_mapping
+
+IDEMPOTENT_NAMESPACE = uuid.UUID("5b0e7c1e-6f55-4c55-9a4a-0d6a3d8c2f10")
+"""Envelope ids derived from idempotency keys live in this uuid5 namespace."""
+
+KeyHeader = Header(
+    None,
+    alias=HEADER,
+    max_length=200,
+    description="Send the same key again to repeat a request safely.",
+)
+
+
+def ledger_router(
+    ledger: Ledger, idempotency: IdempotencyStore, clock: Clock
+) -> APIRouter:
+    """The `/v1` routes, acting for the creditor whose key the request carries."""
+    router = APIRouter(prefix="/v1")
+    creditor = creditor_of_key(ledger.authenticate)
+    facts = _FactPoster(ledger, idempotency, clock)
+
+    @router.post(
+        "/debtors", status_code=201, tags=["debtors"], response_model=DebtorView
+    )
+    def upsert_debtor(
+        request: Request,
+        body: DebtorRequest,
+        creditor_id: str = Depends(creditor),
+        key: str | None = KeyHeader,
+    ) -> JSONResponse:
+        """Create a debtor, or replace its details."""
+        payload = InboundDebtorUpserted(**body.model_dump(exclude={"id"}))
+        return facts.post(
+            request,
+            creditor_id,
+            body.id,
+            payload,
+            body,
+            key,
+            lambda: ledger.debtor(creditor_id, body.id),
+        )
+
+    @router.post(
+        "/invoices", status_code=201, tags=["invoices"], response_model=InvoiceView
+    )
+    def issue_invoice(
+        request: Request,
+        body: InvoiceRequest,
+        creditor_id: str = Depends(creditor),
+        key: str | None = KeyHeader,
+    ) -> JSONResponse:
+        """Record an invoice; a credit the debtor holds settles it at once."""
+        payload = InboundInvoiceIssued(**body.model_dump(exclude={"debtor"}))
+        return facts.post(
+            request,
+            creditor_id,
+            body.debtor,
+            payload,
+            body,
+            key,
+            lambda: ledger.invoice(creditor_id, body.number),
+        )
+
+    @router.post(
+        "/payments", status_code=201, tags=["payments"], response_model=StatementView
+    )
+    def receive_payment(
+        request: Request,
+        body: PaymentRequest,
+        creditor_id: str = Depends(creditor),
+        key: str | None = KeyHeader,
+    ) -> JSONResponse:
+        """Record a payment: the named invoice first, then the oldest due; the
+        rest stays as credit. Answers with the debtor's statement after it."""
+        payload = InboundPaymentReceived(**body.model_dump(exclude={"debtor"}))
+        return facts.post(
+            request,
+            creditor_id,
+            body.debtor,
+            payload,
+            body,
+            key,
+            lambda: ledger.statement(creditor_id, body.debtor),
+        )
+
+    @router.post(
+        "/credit-notes",
+        status_code=201,
+        tags=["invoices"],
+        response_model=StatementView,
+    )
+    def issue_credit_note(
+        request: Request,
+        body: CreditNoteRequest,
+        creditor_id: str = Depends(creditor),
+        key: str | None = KeyHeader,
+    ) -> JSONResponse:
+        """Record a credit note: the named invoice first, the rest is credit."""
+        payload = InboundCreditNoteIssued(**body.model_dump(exclude={"debtor"}))
+        return facts.post(
+            request,
+            creditor_id,
+            body.debtor,
+            payload,
+            body,
+            key,
+            lambda: ledger.statement(creditor_id, body.debtor),
+        )
+
+    @router.post(
+        "/invoices/{number}/write-off",
+        status_code=201,
+        tags=["invoices"],
+        response_model=InvoiceView,
+    )
+    def write_off(
+        request: Request,
+        number: str,
+        body: WriteOffRequest,
+        creditor_id: str = Depends(creditor),
+        key: str | None = KeyHeader,
+    ) -> JSONResponse:
+        """Give up what is left of an invoice."""
+        debtor = ledger.invoice(creditor_id, number).debtor
+        payload = InboundInvoiceWrittenOff(number=number, **body.model_dump())
+        return facts.post(
+            request,
+            creditor_id,
+            debtor,
+            payload,
+            body,
+            key,
+            lambda: ledger.invoice(creditor_id, number),
+        )
+
+    @router.get("/debtors/{debtor_id}", tags=["debtors"])
+    def debtor(debtor_id: str, creditor_id: str = Depends(creditor)) -> DebtorView:
+        """A debtor's details."""
+        return ledger.debtor(creditor_id, debtor_id)
+
+    @router.get("/debtors/{debtor_id}/statement", tags=["debtors"])
+    def statement(
+        debtor_id: str, creditor_id: str = Depends(creditor)
+    ) -> StatementView:
+        """Open items, payments and balances, oldest due first."""
+        return ledger.statement(creditor_id, debtor_id)
+
+    @router.get("/invoices/{number}", tags=["invoices"])
+    def invoice(number: str, creditor_id: str = Depends(creditor)) -> InvoiceView:
+        """An invoice with its balance and what settled it."""
+        return ledger.invoice(creditor_id, number)
+
+    @router.put("/creditor", tags=["creditor"], status_code=204)
+    def update_profile(
+        profile: CreditorProfile, creditor_id: str = Depends(creditor)
+    ) -> None:
+        """Replace the creditor's profile; published on `ledger.creditors`."""
+        ledger.update_profile(creditor_id, profile)
+
+    @router.put("/creditor/policy", tags=["creditor"], status_code=204)
+    def set_policy(
+        policy: dict[str, Any] = Body(description="The policy of SPEC §3, as JSON."),
+        creditor_id: str = Depends(creditor),
+    ) -> None:
+        """Replace the creditor's collection policy, checked as `overdue policy check`
+        checks a file; published on `ledger.creditors`."""
+        ledger.set_policy(creditor_id, policy_from_mapping(policy).to_data())
+
+    return router
+
+
+class _FactPoster:
+    """Record one fact for a POST, answering a replayed idempotency key from store."""
+
+    def __init__(
+        self, ledger: Ledger, idempotency: IdempotencyStore, clock: Clock
+    ) -> None:
+        self.ledger = ledger
+        self.idempotency = idempotency
+        self.clock = clock
+
+    def post(
+        self,
+        request: Request,
+        creditor_id: str,
+        debtor_id: str,
+        payload: Payload,
+        body: BaseModel,
+        key: str | None,
+        answer: Callable[[], BaseModel],
+    ) -> JSONResponse:
+        print_ = fingerprint(
+            request.method, request.url.path, body.model_dump_json().encode()
+        )
+        if key is not None:
+            stored = self.idempotency.replay(creditor_id, key, print_)
+            if stored is not None:
+                return _respond(stored, replayed=True)
+
+        envelope = Envelope.wrap(
+            payload,
+            creditor=creditor_id,
+            debtor=debtor_id,
+            occurred_at=self.clock.now(),
+            id=uuid.uuid5(IDEMPOTENT_NAMESPACE, f"{creditor_id}\n{key}")
+            if key
+            else None,
+        )
+        result: RecordResult = self.ledger.record(creditor_id, envelope)
+        response = StoredResponse(201, answer().model_dump(mode="json"))
+        if key is not None:
+            response = self.idempotency.remember(
+                creditor_id, key, print_, response, self.clock.now()
+            )
+        return _respond(response, replayed=result.duplicate, event_id=result.event_id)
+
+
+def _respond(
+    stored: StoredResponse, *, replayed: bool, event_id: uuid.UUID | None = None
+) -> JSONResponse:
+    headers = {"Idempotent-Replayed": "true"} if replayed else {}
+    if event_id is not None:
+        headers["X-Event-Id"] = str(event_id)
+    return JSONResponse(stored.body, status_code=stored.status_code, headers=headers)
