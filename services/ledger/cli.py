@@ -1,12 +1,40 @@
 """`overdue ledger` commands."""
 
+from pathlib import Path
+
 import typer
+from babel.languages import get_official_languages
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import Progress
 
 from services.ledger.app import DESCRIPTION, SERVICE, create_app
+from services.ledger.domain.errors import LedgerError
+from services.ledger.imports.recording import import_open_items
+from services.ledger.service import CreditorProfile, Ledger
 from services.ledger.settings import LedgerSettings
+from shared.clock import SystemClock
+from shared.db.engine import make_engine
+from shared.db.migrations import upgrade
+from shared.events.creditors import BankDetails, Branding
+from shared.events.parties import PostalAddress
 from shared.messaging.commands import add_service_commands
+from shared.messaging.dlq import reason_for
+from shared.policy import PolicyError, load_policy
 
 app = typer.Typer(help="The ledger service.", no_args_is_help=True)
+console = Console()
+
+LETTER_COUNTRIES = frozenset({"US", "CA", "MX", "PH", "CL", "CO", "VE"})
+"""Where letters are printed on US Letter rather than A4."""
+
+DATABASE_OPTION = typer.Option(
+    None,
+    "--database",
+    metavar="URL",
+    help="SQLAlchemy URL of the ledger's database "
+    "(env: OVERDUE_LEDGER_DATABASE_URL, DATABASE_URL).",
+)
 
 add_service_commands(
     app,
@@ -15,3 +43,122 @@ add_service_commands(
     create_app=create_app,
     description=DESCRIPTION,
 )
+
+
+def _ledger(database: str | None) -> Ledger:
+    """The ledger on its migrated database, as `--database` or the settings name it."""
+    url = database or LedgerSettings().database_url
+    upgrade(SERVICE, url)
+    return Ledger(make_engine(url), SystemClock())
+
+
+def _refuse(message: str) -> typer.Exit:
+    console.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(code=1)
+
+
+@app.command("add-creditor")
+def add_creditor(
+    creditor_id: str = typer.Argument(..., metavar="ID", help="The creditor's id."),
+    name: str = typer.Option(..., "--name", help="Legal name, as on letters."),
+    country: str = typer.Option(..., help="ISO 3166 country code, e.g. DE."),
+    currency: str = typer.Option(..., help="ISO 4217 currency code, e.g. EUR."),
+    timezone: str = typer.Option(..., help="IANA time zone, e.g. Europe/Berlin."),
+    address: list[str] = typer.Option(
+        ..., "--address", help="A postal address line; repeat for each line."
+    ),
+    city: str = typer.Option(..., help="City of the postal address."),
+    postcode: str | None = typer.Option(None, help="Postcode of the postal address."),
+    sender_email: str = typer.Option(..., help="The From address of its emails."),
+    language: str | None = typer.Option(
+        None, help="Language of its messages [default: the country's]."
+    ),
+    iban: str | None = typer.Option(None, help="IBAN debtors transfer to."),
+    bic: str | None = typer.Option(None, help="BIC of that account."),
+    payment_link: str | None = typer.Option(None, help="A page where debtors pay."),
+    database: str | None = DATABASE_OPTION,
+) -> None:
+    """Create a creditor and print its first API key, once, on the last line."""
+    try:
+        profile = CreditorProfile(
+            legal_name=name,
+            address=PostalAddress(
+                lines=address, postcode=postcode, city=city, country=country
+            ),
+            country=country,
+            timezone=timezone,
+            currency=currency,
+            language=language or _official_language(country),
+            paper="Letter" if country.upper() in LETTER_COUNTRIES else "A4",
+            branding=Branding(sender_name=name, sender_email=sender_email),
+            bank=BankDetails(account_holder=name, iban=iban, bic=bic) if iban else None,
+            payment_link=payment_link,
+        )
+    except ValidationError as error:
+        raise _refuse(reason_for(error)) from None
+
+    try:
+        created, key = _ledger(database).add_creditor(profile, creditor_id=creditor_id)
+    except LedgerError as error:
+        raise _refuse(str(error)) from None
+
+    console.print(f"creditor {created} added; its API key, shown only this once:")
+    typer.echo(key)
+
+
+@app.command("set-policy")
+def set_policy(
+    creditor_id: str = typer.Argument(..., metavar="ID", help="The creditor's id."),
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="Policy YAML."),
+    database: str | None = DATABASE_OPTION,
+) -> None:
+    """Check a policy file as `overdue policy check` does; make it the creditor's."""
+    try:
+        policy = load_policy(file)
+    except PolicyError as error:
+        for problem in error.problems:
+            console.print(f"{file}: {problem}", highlight=False)
+        raise typer.Exit(code=1) from None
+
+    try:
+        _ledger(database).set_policy(creditor_id, policy.to_data())
+    except LedgerError as error:
+        raise _refuse(str(error)) from None
+    console.print(f"creditor {creditor_id} now collects by policy {policy.name}")
+
+
+@app.command("import")
+def import_file(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV file."),
+    creditor_id: str = typer.Option(..., "--creditor", help="The creditor's id."),
+    database: str | None = DATABASE_OPTION,
+) -> None:
+    """Record an open-items CSV export whole, or nothing of it if a line is bad.
+
+    The columns and formats are described in docs/csv-import.md.
+    """
+    ledger = _ledger(database)
+    data = file.read_bytes()
+
+    with Progress(console=console, transient=True) as progress:
+        reading = progress.add_task(f"reading {file.name}", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(reading, completed=done, total=total)
+
+        report = import_open_items(ledger, creditor_id, data, progress=advance)
+
+    if not report.ok:
+        for problem in report.problems:
+            console.print(f"{file}: {problem}", highlight=False)
+        console.print(f"{len(report.problems)} problem(s): nothing was recorded.")
+        raise typer.Exit(code=1)
+    console.print(
+        f"{file}: {report.recorded} facts recorded"
+        + (f", {report.duplicates} already known" if report.duplicates else "")
+    )
+
+
+def _official_language(country: str) -> str:
+    languages = get_official_languages(country.upper())
+    return languages[0] if languages else "en"
