@@ -18,7 +18,7 @@ from shared.db.engine import make_engine
 from shared.db.migrations import upgrade
 from shared.events.creditors import BankDetails, Branding
 from shared.events.parties import PostalAddress
-from shared.messaging.commands import add_service_commands
+from shared.messaging.commands import add_service_commands, database_option
 from shared.messaging.dlq import reason_for
 from shared.policy import PolicyError, load_policy
 
@@ -28,13 +28,7 @@ console = Console()
 LETTER_COUNTRIES = frozenset({"US", "CA", "MX", "PH", "CL", "CO", "VE"})
 """Where letters are printed on US Letter rather than A4."""
 
-DATABASE_OPTION = typer.Option(
-    None,
-    "--database",
-    metavar="URL",
-    help="SQLAlchemy URL of the ledger's database "
-    "(env: OVERDUE_LEDGER_DATABASE_URL, DATABASE_URL).",
-)
+DATABASE_OPTION = database_option(SERVICE)
 
 add_service_commands(
     app,

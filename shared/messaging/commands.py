@@ -42,6 +42,17 @@ def _sorted_sections(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
+def database_option(service: str) -> Any:
+    """`--database URL`, as every command that touches a service's database takes it."""
+    return typer.Option(
+        None,
+        "--database",
+        metavar="URL",
+        help=f"SQLAlchemy URL of the {service}'s database "
+        f"(env: OVERDUE_{service.upper()}_DATABASE_URL, DATABASE_URL).",
+    )
+
+
 def add_service_commands(
     app: typer.Typer,
     *,
@@ -52,13 +63,7 @@ def add_service_commands(
 ) -> None:
     """Mount `serve` and `asyncapi` on a service's Typer app."""
     env = f"OVERDUE_{service.upper()}"
-    database_option = typer.Option(
-        None,
-        "--database",
-        metavar="URL",
-        help=f"SQLAlchemy URL of the {service}'s database "
-        f"(env: {env}_DATABASE_URL, DATABASE_URL).",
-    )
+    database = database_option(service)
 
     @app.command(help=f"Run the {service}: its Kafka consumers and its HTTP API.")
     def serve(
@@ -68,7 +73,7 @@ def add_service_commands(
         port: int | None = typer.Option(
             None, help=f"HTTP port (env: {env}_PORT, OVERDUE_PORT)."
         ),
-        database: str | None = database_option,
+        database: str | None = database,
         kafka: str | None = typer.Option(
             None,
             "--kafka",
@@ -98,7 +103,7 @@ def add_service_commands(
 
     @app.command(help=f"Bring the {service}'s database to the newest schema.")
     def migrate(
-        database: str | None = database_option,
+        database: str | None = database,
         revision: str = typer.Option("head", help="Alembic revision to reach."),
     ) -> None:
         url = database or settings_cls().database_url
