@@ -14,11 +14,25 @@ from shared.outbox.records import (
     drop_outbox_table,
     enqueue,
 )
+from shared.outbox.relay import (
+    OutboxRelay,
+    PendingEvent,
+    Producer,
+    PublishFailed,
+    RelayError,
+    start_relay,
+)
 
 __all__ = [
     "OUTBOX_TABLE",
     "OutboxRecord",
+    "OutboxRelay",
+    "PendingEvent",
+    "Producer",
+    "PublishFailed",
+    "RelayError",
     "create_outbox_table",
     "drop_outbox_table",
     "enqueue",
+    "start_relay",
 ]
