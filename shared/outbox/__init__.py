@@ -13,6 +13,7 @@ from shared.outbox.records import (
     create_outbox_table,
     drop_outbox_table,
     enqueue,
+    enqueue_many,
 )
 from shared.outbox.relay import (
     OutboxRelay,
@@ -34,5 +35,6 @@ __all__ = [
     "create_outbox_table",
     "drop_outbox_table",
     "enqueue",
+    "enqueue_many",
     "start_relay",
 ]

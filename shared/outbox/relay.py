@@ -17,6 +17,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from shared.clock import Clock, SystemClock
 from shared.messaging.config import PRODUCER
@@ -249,11 +250,14 @@ class OutboxRelay:
         # Mark by position, never by range: a row committed meanwhile inside the
         # range has not been sent.
         t = self._table
-        statement = (
-            sa.update(t)
-            .where(t.c.position.in_(positions))
-            .values(published_at=self._clock.now())
-        )
+        if self._needs_lock:
+            # One array parameter: PostgreSQL plans it once, whatever the count.
+            chosen = t.c.position == sa.func.any(
+                sa.bindparam("positions", positions, type_=ARRAY(sa.BigInteger))
+            )
+        else:
+            chosen = t.c.position.in_(positions)
+        statement = sa.update(t).where(chosen).values(published_at=self._clock.now())
         with self._engine.begin() as connection:
             connection.execute(statement)
 
