@@ -65,6 +65,9 @@ def enqueue_many(
     """
     if not envelopes:
         return
+    # Events added with `enqueue` wait in the session; flush them first, or
+    # they would take later positions than these.
+    session.flush()
     rows = [
         {
             "event_id": envelope.id,
