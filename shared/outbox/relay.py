@@ -89,6 +89,9 @@ class OutboxRelay:
     On PostgreSQL only the relay holding the table's advisory lock publishes; any
     other waits, so two processes of one service never interleave a key's events.
     On SQLite one process owns the database file and no lock is taken.
+
+    `after_send`, if given, is awaited with a batch's acknowledged rows before
+    they are marked; the crash tests stop the process there.
     """
 
     def __init__(
@@ -128,6 +131,7 @@ class OutboxRelay:
     async def publish_pending(self) -> int:
         """Publish one batch of unpublished rows; return how many were published.
 
+        Returns 0 without reading while another relay holds the table's lock.
         Raises `PublishFailed` after marking the rows acknowledged before the
         first failure; that row and every later one stay for the next attempt.
         """
@@ -142,10 +146,11 @@ class OutboxRelay:
 
         if acknowledged:
             await asyncio.to_thread(self._mark, [e.position for e in acknowledged])
+            topics = {event.topic for event in acknowledged}
             logger.info(
                 "published %d outbox events",
                 len(acknowledged),
-                extra={"topic": acknowledged[-1].topic},
+                extra={"topic": topics.pop() if len(topics) == 1 else None},
             )
         if failure is not None:
             raise PublishFailed(len(acknowledged), failure) from failure
@@ -309,8 +314,11 @@ class OutboxRelay:
         self._drop_lock_connection()
 
     def _drop_lock_connection(self) -> None:
+        # Invalidate rather than return it to the pool: a pooled session would
+        # keep the lock, and no relay could take it while this engine lives.
         if self._lock_connection is not None:
             with suppress(sa.exc.DBAPIError):
+                self._lock_connection.invalidate()
                 self._lock_connection.close()
             self._lock_connection = None
 
