@@ -321,3 +321,11 @@ async def _eventually(condition: Callable[[], object], within: float = 5.0) -> N
         if time.monotonic() > deadline:
             pytest.fail(f"still waiting after {within} s")
         await asyncio.sleep(0.01)
+
+
+async def test_start_relay_refuses_to_start_without_a_broker_or_a_producer(
+    engine: sa.Engine,
+) -> None:
+    with pytest.raises(ValueError, match="bootstrap_servers or a producer"):
+        async with start_relay(engine, UnitOutbox):
+            pass
