@@ -13,12 +13,28 @@ from shared.outbox.records import (
     create_outbox_table,
     drop_outbox_table,
     enqueue,
+    enqueue_many,
+)
+from shared.outbox.relay import (
+    OutboxRelay,
+    PendingEvent,
+    Producer,
+    PublishFailed,
+    RelayError,
+    start_relay,
 )
 
 __all__ = [
     "OUTBOX_TABLE",
     "OutboxRecord",
+    "OutboxRelay",
+    "PendingEvent",
+    "Producer",
+    "PublishFailed",
+    "RelayError",
     "create_outbox_table",
     "drop_outbox_table",
     "enqueue",
+    "enqueue_many",
+    "start_relay",
 ]

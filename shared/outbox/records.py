@@ -1,5 +1,6 @@
 """The outbox table, its migration step, and how a change enqueues an event."""
 
+from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -49,6 +50,36 @@ def enqueue(
     )
     session.add(row)
     return row
+
+
+def enqueue_many(
+    session: Session,
+    table: type[OutboxRecord],
+    envelopes: Sequence[Envelope],
+    topic: Topic,
+) -> None:
+    """Add many envelopes in one statement, inside the caller's transaction.
+
+    For imports and batches: no objects are built and none enter the session,
+    so positions are not read back; the rows keep the order of `envelopes`.
+    """
+    if not envelopes:
+        return
+    # Events added with `enqueue` wait in the session; flush them first, or
+    # they would take later positions than these.
+    session.flush()
+    rows = [
+        {
+            "event_id": envelope.id,
+            "topic": topic.name,
+            "key": envelope.key,
+            "type": envelope.type,
+            "envelope": envelope.to_bytes(),
+            "recorded_at": envelope.occurred_at,
+        }
+        for envelope in envelopes
+    ]
+    session.connection().execute(sa.insert(table.__table__), rows)  # type: ignore[attr-defined]
 
 
 def create_outbox_table() -> None:
