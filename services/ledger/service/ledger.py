@@ -118,6 +118,7 @@ class Ledger:
                 id=creditor_id, created_at=now, updated_at=now, **_columns(profile)
             )
             session.add(row)
+            session.flush()  # the key refers to the creditor: its row goes first
             session.add(
                 ApiKeyRow(hash=hash_key(key), creditor_id=creditor_id, created_at=now)
             )
@@ -242,6 +243,9 @@ class Ledger:
                 processed_at=now,
             )
         )
+        # Rows of one fact reach the database before the next fact is applied,
+        # so facts later in a batch find them, parents before children.
+        session.flush()
         seen.add(envelope.id)
         return RecordResult(envelope.id, envelope.type, emitted=tuple(fact.emitted))
 
