@@ -6,6 +6,7 @@ a refused command is written, neither rows nor events.
 """
 
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -77,6 +78,11 @@ _MODEL_RULES: dict[str, Callable[[], LedgerError]] = {
     "due_on is before issued_on": DueBeforeIssue,
     "a payment is more than zero": NotPositive,
 }
+
+
+# A whole-model check of a payload (money held to its currency) names the
+# field inside its message: `InboundInvoiceIssued.amount: ...`.
+_NAMED_IN_MESSAGE = re.compile(r"^[A-Za-z]+\.(?P<field>[\w.\[\]]+): (?P<rest>.*)$")
 
 
 @dataclass(frozen=True)
@@ -207,7 +213,7 @@ class Ledger:
                     raise
 
         for result in results:
-            logger.info(
+            logger.debug(
                 "fact recorded",
                 extra={
                     "event_id": str(result.event_id),
@@ -494,8 +500,11 @@ def _invalid(error: ValidationError) -> LedgerError:
         if not first["loc"] and rule in first["msg"]:
             return refusal()
     field = ".".join(str(part) for part in first["loc"]) or None
+    message = first["msg"].removeprefix("Value error, ")
+    if field is None and (named := _NAMED_IN_MESSAGE.match(message)):
+        field, message = named.group("field"), named.group("rest")
     others = [f"{'.'.join(str(p) for p in d['loc'])}: {d['msg']}" for d in details[1:]]
-    return InvalidFact("; ".join([first["msg"], *others]), field=field)
+    return InvalidFact("; ".join([message, *others]), field=field)
 
 
 # -- applying each kind of fact ---------------------------------------------
