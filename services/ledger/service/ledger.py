@@ -190,6 +190,10 @@ class Ledger:
         self, creditor_id: str, envelopes: Sequence[Envelope]
     ) -> list[RecordResult]:
         """Record every fact or none; the first error carries its `index`."""
+        # TODO(#3): one transaction, but still a few round trips per fact (about
+        # 70 facts a second on a local PostgreSQL, 3,000 in 41 s). Loading the
+        # batch's debtors, invoices and credits up front and flushing once per
+        # batch would cut that for the 50,000-event benchmark.
         return self._record(creditor_id, envelopes, indexed=True)
 
     def _record(

@@ -424,3 +424,102 @@ def test_record_many_takes_a_batch_with_a_repeated_envelope_once(
 
     assert [r.duplicate for r in results] == [False, False, True]
     assert count(engine, InvoiceRow) == 1
+
+
+def test_a_credit_note_naming_no_invoice_settles_oldest_due_first_then_is_credit(
+    ledger: Ledger, engine: Engine, acme: str
+):
+    ledger.record_many(
+        acme,
+        [
+            fact(debtor()),
+            fact(invoice("INV-1", "100.00", "2026-02-01")),
+            fact(invoice("INV-2", "100.00", "2026-01-20")),
+        ],
+    )
+
+    ledger.record(
+        acme,
+        fact(
+            InboundCreditNoteIssued(
+                number="CN-1",
+                issued_on=date(2026, 1, 6),
+                currency="EUR",
+                amount="150.00",
+            )
+        ),
+    )
+
+    adjusted = [e["data"] for e in outbox(engine) if e["type"] == "invoice.adjusted"]
+    assert [(a["number"], a["amount"], a["balance"]) for a in adjusted] == [
+        ("INV-2", "100.00", "0.00"),
+        ("INV-1", "50.00", "50.00"),
+    ]
+    [balance] = ledger.statement(acme, "d1").balances
+    assert (str(balance.open_balance), str(balance.unallocated_credit)) == (
+        "50.00",
+        "0.00",
+    )
+
+
+def test_a_paid_invoice_cannot_be_written_off(ledger: Ledger, acme: str):
+    ledger.record_many(
+        acme,
+        [
+            fact(debtor()),
+            fact(invoice("INV-1", "100.00", "2026-02-01")),
+            fact(payment("P-1", "100.00")),
+        ],
+    )
+
+    with pytest.raises(LedgerError) as refused:
+        ledger.record(
+            acme,
+            fact(
+                InboundInvoiceWrittenOff(
+                    number="INV-1", written_off_on=date(2026, 3, 1)
+                )
+            ),
+        )
+
+    assert (refused.value.status, refused.value.field) == (409, "number")
+
+
+def test_a_payment_naming_another_debtors_invoice_is_refused(ledger: Ledger, acme: str):
+    ledger.record_many(
+        acme,
+        [
+            fact(debtor()),
+            fact(debtor("Gamma AG"), debtor="d2"),
+            fact(invoice("INV-1", "100.00", "2026-02-01"), debtor="d2"),
+        ],
+    )
+
+    with pytest.raises(UnknownInvoice) as refused:
+        ledger.record(acme, fact(payment("P-1", "10.00", invoice="INV-1")))
+
+    assert refused.value.field == "invoice"
+
+
+def test_a_profile_update_is_stored_and_published_whole(
+    ledger: Ledger, engine: Engine, acme: str
+):
+    changed = PROFILE.model_copy(update={"legal_name": "ACME Holding GmbH"})
+
+    ledger.update_profile(acme, changed)
+
+    *_, latest = outbox(engine, "ledger.creditors")
+    assert latest["data"]["legal_name"] == "ACME Holding GmbH"
+    assert latest["data"]["payment_link"] == "https://pay.acme.example/"
+    assert (latest["creditor"], latest.get("debtor")) == (acme, None)
+    with Session(engine) as session:
+        keys = set(
+            session.exec(
+                select(OutboxMessage.key).where(
+                    OutboxMessage.topic == "ledger.creditors"
+                )
+            ).all()
+        )
+    assert keys == {acme}
+    with pytest.raises(UnknownCreditor):
+        ledger.update_profile("nobody", changed)
