@@ -70,8 +70,15 @@ def _app_with_dlq_capture(factory, settings_cls, topic):
     return app, dead
 
 
+# The ledger records what it handles, so it needs a database and a valid fact:
+# tests/unit/ledger/test_app.py covers it.
+HANDLED_WITHOUT_STATE = [s for s in SUBSCRIPTIONS if s[0] != "ledger"]
+
+
 @pytest.mark.parametrize(
-    ("service", "factory", "settings", "topic", "kind"), SUBSCRIPTIONS, ids=IDS
+    ("service", "factory", "settings", "topic", "kind"),
+    HANDLED_WITHOUT_STATE,
+    ids=[f"{s[0]}-{s[3]}" for s in HANDLED_WITHOUT_STATE],
 )
 async def test_a_valid_envelope_is_handled_and_logged_with_its_ids(
     service, factory, settings, topic, kind, caplog

@@ -1,0 +1,1 @@
+"""The ledger's rules, free of databases and brokers: errors, allocation, keys."""

@@ -1,0 +1,6 @@
+"""The ledger's application layer: what HTTP, Kafka and CSV entry points call."""
+
+from services.ledger.service.ledger import DuplicateCreditor, Ledger, RecordResult
+from services.ledger.service.profiles import CreditorProfile
+
+__all__ = ["CreditorProfile", "DuplicateCreditor", "Ledger", "RecordResult"]
