@@ -10,6 +10,7 @@ from rich.progress import Progress
 
 from services.ledger.app import DESCRIPTION, SERVICE, create_app
 from services.ledger.domain.errors import LedgerError
+from services.ledger.http.app import create_http
 from services.ledger.imports.recording import import_open_items
 from services.ledger.service import CreditorProfile, Ledger
 from services.ledger.settings import LedgerSettings
@@ -36,6 +37,7 @@ add_service_commands(
     settings_cls=LedgerSettings,
     create_app=create_app,
     description=DESCRIPTION,
+    create_http=create_http,
 )
 
 

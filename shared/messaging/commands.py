@@ -7,6 +7,7 @@ from typing import Any
 import typer
 import uvicorn
 import yaml
+from fastapi import FastAPI
 from faststream import FastStream
 
 from shared.db.engine import normalise_url
@@ -60,8 +61,13 @@ def add_service_commands(
     settings_cls: type[ServiceSettings],
     create_app: Callable[[Any], FastStream],
     description: str,
+    create_http: Callable[[Any], FastAPI] | None = None,
 ) -> None:
-    """Mount `serve` and `asyncapi` on a service's Typer app."""
+    """Mount `serve`, `migrate` and `asyncapi` on a service's Typer app.
+
+    `create_http(settings)` builds the service's whole HTTP app (its API beside
+    the consumers); without it `serve` runs the consumers with `/healthz` only.
+    """
     env = f"OVERDUE_{service.upper()}"
     database = database_option(service)
 
@@ -92,13 +98,15 @@ def add_service_commands(
         configure_logging(settings.log_level, settings.log_format)
         upgrade(service, settings.database_url)
 
-        stream = create_app(settings)
-        web = http_app(
-            stream,
-            title=f"overdue {service}",
-            description=description,
-            version=project_version(),
-        )
+        if create_http is not None:
+            web = create_http(settings)
+        else:
+            web = http_app(
+                create_app(settings),
+                title=f"overdue {service}",
+                description=description,
+                version=project_version(),
+            )
         uvicorn.run(web, host=settings.host, port=settings.port, log_config=None)
 
     @app.command(help=f"Bring the {service}'s database to the newest schema.")

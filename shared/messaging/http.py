@@ -4,8 +4,8 @@ The FastAPI app starts and stops the FastStream app in its lifespan, so uvicorn
 runs both on one event loop; services add their routers under `/v1` later.
 """
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -15,18 +15,28 @@ HEALTH_TIMEOUT = 2.0
 """Seconds `/healthz` waits for the broker's answer before calling it down."""
 
 
+Background = Callable[[FastAPI], AbstractAsyncContextManager[object]]
+"""Work that runs beside the consumers for the app's lifetime, e.g. an outbox relay."""
+
+
 def http_app(
-    stream: FastStream, *, title: str, description: str, version: str
+    stream: FastStream,
+    *,
+    title: str,
+    description: str,
+    version: str,
+    background: Sequence[Background] = (),
 ) -> FastAPI:
     """A FastAPI app with `/healthz`, `/docs` and `/asyncapi.yaml`, running `stream`."""
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await stream.start()
-        try:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as running:
+            for start in background:
+                await running.enter_async_context(start(app))
+            await stream.start()
+            running.push_async_callback(stream.stop)
             yield
-        finally:
-            await stream.stop()
 
     app = FastAPI(
         title=title, description=description, version=version, lifespan=lifespan

@@ -15,6 +15,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from shared.db.inbox import INBOX_TABLE, InboxRecord
+from shared.http.idempotency import IDEMPOTENCY_TABLE, IdempotencyRecord
 from shared.outbox import OUTBOX_TABLE, OutboxRecord
 
 MONEY = sa.Numeric(18, 4)
@@ -219,3 +220,9 @@ class DebtorCreditRow(LedgerTable, table=True):
 
 
 metadata = LedgerTable.metadata
+
+
+class IdempotencyKeyRow(IdempotencyRecord, LedgerTable, table=True):
+    """The first response to each `Idempotency-Key` a creditor sent."""
+
+    __tablename__ = IDEMPOTENCY_TABLE

@@ -1,0 +1,70 @@
+"""The ledger's process: inbound consumer, outbox relay and the `/v1` API, together."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import event
+
+from services.ledger.adapters.tables import IdempotencyKeyRow, OutboxMessage
+from services.ledger.app import DESCRIPTION, create_app
+from services.ledger.domain.errors import LedgerError
+from services.ledger.http.routes import ledger_router
+from services.ledger.service import Ledger
+from services.ledger.settings import LedgerSettings
+from shared.clock import Clock, SystemClock
+from shared.db.engine import make_engine
+from shared.http.errors import install_error_handlers
+from shared.http.idempotency import IdempotencyStore, KeyReusedForAnotherRequest
+from shared.messaging.broker import project_version
+from shared.messaging.http import http_app
+from shared.outbox import start_relay
+from shared.policy import PolicyError
+
+
+def create_http(settings: LedgerSettings, *, clock: Clock | None = None) -> FastAPI:
+    """Everything `overdue ledger serve` runs, on the database `settings` name."""
+    clock = clock or SystemClock()
+    engine = make_engine(settings.database_url)
+    ledger = Ledger(engine, clock)
+
+    @asynccontextmanager
+    async def relay(_: FastAPI) -> AsyncIterator[None]:
+        async with start_relay(
+            engine, OutboxMessage, bootstrap_servers=settings.kafka_bootstrap_servers
+        ) as running:
+            # Publish as soon as a transaction commits instead of at the next poll;
+            # commits happen in worker threads, hence the thread-safe hand-over.
+            loop = asyncio.get_running_loop()
+
+            def wake(_connection: object) -> None:
+                loop.call_soon_threadsafe(running.wake)
+
+            event.listen(engine, "commit", wake)
+            try:
+                yield
+            finally:
+                event.remove(engine, "commit", wake)
+
+    app = http_app(
+        create_app(settings, ledger=ledger),
+        title="overdue ledger",
+        description=DESCRIPTION,
+        version=project_version(),
+        background=[relay],
+    )
+    install_error_handlers(app, LedgerError, KeyReusedForAnotherRequest)
+    app.add_exception_handler(PolicyError, _policy_refused)
+    app.include_router(
+        ledger_router(ledger, IdempotencyStore(engine, IdempotencyKeyRow), clock)
+    )
+    return app
+
+
+async def _policy_refused(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, PolicyError)
+    problems = [{"field": p.path, "message": p.message} for p in exc.problems]
+    first = problems[0] if problems else {"field": None, "message": str(exc)}
+    return JSONResponse({"error": {**first, "problems": problems}}, status_code=422)
