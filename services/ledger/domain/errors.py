@@ -4,10 +4,12 @@
     ├── NotFound   (HTTP 404)  UnknownCreditor, UnknownDebtor, UnknownInvoice
     ├── Invalid    (HTTP 422)  CurrencyMismatch, OverCredit, DueBeforeIssue,
     │                          NotPositive, InvalidFact
-    └── Conflict   (HTTP 409)  DuplicateInvoice, DuplicatePayment,
-                               DuplicateCreditNote, NothingToWriteOff
+    └── Conflict   (HTTP 409)  DuplicateCreditor, DuplicateInvoice,
+                               DuplicatePayment, DuplicateCreditNote,
+                               NothingToWriteOff
 
-The message never repeats a value from the request: it may be personal data.
+The ledger's own messages never repeat a name or an amount: they may be
+personal data. (A payload check passed through as `InvalidFact` may quote one.)
 """
 
 
@@ -88,6 +90,11 @@ class NotPositive(Invalid):
 
 class InvalidFact(Invalid):
     """The fact's `data` does not match its type's payload."""
+
+
+class DuplicateCreditor(Conflict):
+    def __init__(self, field: str = "creditor") -> None:
+        super().__init__("a creditor with this id exists already", field=field)
 
 
 class DuplicateInvoice(Conflict):
