@@ -117,7 +117,7 @@ def set_policy(
         raise typer.Exit(code=1) from None
 
     try:
-        _ledger(database).set_policy(creditor_id, policy.to_data())
+        _ledger(database).set_policy(creditor_id, policy)
     except LedgerError as error:
         raise _refuse(str(error)) from None
     console.print(f"creditor {creditor_id} now collects by policy {policy.name}")

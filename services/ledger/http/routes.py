@@ -40,7 +40,6 @@ from shared.http.idempotency import (
     StoredResponse,
     fingerprint,
 )
-from shared.policy import policy_from_mapping
 
 IDEMPOTENT_NAMESPACE = uuid.UUID("5b0e7c1e-6f55-4c55-9a4a-0d6a3d8c2f10")
 """Envelope ids derived from idempotency keys live in this uuid5 namespace."""
@@ -206,7 +205,7 @@ def ledger_router(
     ) -> None:
         """Replace the creditor's collection policy, checked as `overdue policy check`
         checks a file; published on `ledger.creditors`."""
-        ledger.set_policy(creditor_id, policy_from_mapping(policy).to_data())
+        ledger.set_policy(creditor_id, policy)
 
     return router
 

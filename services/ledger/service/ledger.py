@@ -6,7 +6,7 @@ a refused command is written, neither rows nor events.
 """
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -55,6 +55,7 @@ from shared.events.creditors import CreditorUpdated
 from shared.events.parties import PostalAddress
 from shared.money import quantize
 from shared.outbox import enqueue
+from shared.policy import Policy, policy_from_mapping
 from shared.topics import LEDGER_CREDITORS, LEDGER_INBOUND
 
 logger = logging.getLogger(__name__)
@@ -141,17 +142,20 @@ class Ledger:
             session.add(row)
             self._publish_creditor(session, row, now)
 
-    def set_policy(self, creditor_id: str, policy: dict[str, Any]) -> None:
-        """Store the creditor's policy (SPEC §3) as given."""
-        # TODO(#3): callers validate with the policy model of shared/policy, which
-        # is being written; the ledger stores and publishes what it is given.
+    def set_policy(
+        self, creditor_id: str, policy: Policy | Mapping[str, Any]
+    ) -> Policy:
+        """Make `policy` (SPEC §3) the creditor's; raises `PolicyError` naming each
+        problem, exactly as `overdue policy check` reports them."""
+        checked = policy if isinstance(policy, Policy) else policy_from_mapping(policy)
         now = self.clock.now()
         with self._transaction() as session:
             row = self._creditor(session, creditor_id)
-            row.policy = dict(policy)
+            row.policy = checked.to_data()
             row.updated_at = now
             session.add(row)
             self._publish_creditor(session, row, now)
+        return checked
 
     # -- facts -------------------------------------------------------------
 
@@ -352,7 +356,7 @@ class Ledger:
             bank=row.bank,
             payment_link=row.payment_link,
             late_fees=row.late_fees,
-            policy=row.policy or {},
+            policy=row.policy,
             api_key_hashes=list(hashes),
         )
         envelope = Envelope.wrap(payload, creditor=row.id, occurred_at=now)

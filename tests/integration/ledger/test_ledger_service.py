@@ -39,6 +39,7 @@ from shared.events.inbound import (
     InboundInvoiceWrittenOff,
     InboundPaymentReceived,
 )
+from shared.policy import PolicyError
 from tests.support.databases import fresh_postgres_database, sqlite_url
 
 pytestmark = pytest.mark.integration
@@ -166,16 +167,34 @@ def test_a_new_creditor_gets_a_key_that_authenticates_and_is_stored_hashed(
     assert event["data"]["legal_name"] == "ACME Supplies GmbH"
 
 
+REMINDER = {"stage": "reminder", "after_days": 1, "channels": ["email"]}
+
+
 def test_a_policy_and_a_second_key_each_publish_the_whole_profile(
     ledger: Ledger, engine: Engine, acme: str
 ):
-    ledger.set_policy(acme, {"name": "standard-b2b", "min_gap_days": 5})
+    ledger.set_policy(acme, {"name": "standard-b2b", "ladder": [REMINDER]})
     second = ledger.issue_api_key(acme)
 
     *_, latest = outbox(engine, "ledger.creditors")
-    assert latest["data"]["policy"] == {"name": "standard-b2b", "min_gap_days": 5}
+    assert latest["data"]["policy"]["name"] == "standard-b2b"
+    assert latest["data"]["policy"]["ladder"][0]["stage"] == "reminder"
+    assert latest["data"]["policy"]["min_gap_days"] == 5  # the default, filled in
     assert len(latest["data"]["api_key_hashes"]) == 2
     assert ledger.authenticate(second) == acme
+
+
+def test_an_invalid_policy_is_refused_naming_its_path_and_publishes_nothing(
+    ledger: Ledger, engine: Engine, acme: str
+):
+    before = outbox(engine, "ledger.creditors")
+    ladder = [REMINDER, {**REMINDER, "stage": "second", "after_days": 0}]
+
+    with pytest.raises(PolicyError) as refused:
+        ledger.set_policy(acme, {"name": "x", "ladder": ladder})
+
+    assert [p.path for p in refused.value.problems] == ["ladder[1].after_days"]
+    assert outbox(engine, "ledger.creditors") == before
 
 
 def test_each_fact_records_and_enqueues_exactly_its_event(
