@@ -71,7 +71,7 @@ asyncapi: python-env ## regenerate docs/asyncapi from the services
 
 demo: install ## start the stack and run the main job end to end
 	@$(OVERDUE) infra up
-	@$(BIN)/python -m shared.devstack.smoke
+	@$(BIN)/python -m shared.devstack.demo
 
 clean: ## stop the stack and delete var/ (jars, databases, outbox) and .venv
 	-@$(OVERDUE) infra down 2>/dev/null

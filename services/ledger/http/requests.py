@@ -4,7 +4,7 @@ from datetime import date
 
 from pydantic import Field
 
-from shared.events.fields import Line, Slug
+from shared.events.fields import Line, PartyId
 from shared.events.inbound import (
     InboundCreditNoteIssued,
     InboundDebtorUpserted,
@@ -17,25 +17,25 @@ from shared.events.payload import Part
 class DebtorRequest(InboundDebtorUpserted):
     """Create a debtor, or replace its details."""
 
-    id: Slug = Field(description="The creditor's id for the debtor.")
+    id: PartyId = Field(description="The creditor's id for the debtor.")
 
 
 class InvoiceRequest(InboundInvoiceIssued):
     """An invoice issued to a debtor."""
 
-    debtor: Slug
+    debtor: PartyId
 
 
 class PaymentRequest(InboundPaymentReceived):
     """Money received from a debtor, optionally naming the invoice it pays."""
 
-    debtor: Slug
+    debtor: PartyId
 
 
 class CreditNoteRequest(InboundCreditNoteIssued):
     """A credit note for a debtor, optionally naming the invoice it reduces."""
 
-    debtor: Slug
+    debtor: PartyId
 
 
 class WriteOffRequest(Part):

@@ -1,0 +1,298 @@
+"""`make demo`: the ledger's main job on the real stack, start to finish.
+
+Starts the three services, creates a creditor and its policy with the CLI,
+imports an open-items CSV, records a payment over HTTP (twice, with one
+idempotency key), sends a malformed and an invalid fact over Kafka, and shows
+what a user would look at: the debtor's statement, the events the ledger
+published, and the reasons the bad facts were dead-lettered. The services
+are stopped afterwards; the stack keeps running.
+"""
+
+import asyncio
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from rich.console import Console
+from rich.table import Table
+
+from shared.devstack.paths import Paths, paths
+from shared.devstack.process import free_port, spawn, terminate
+from shared.devstack.state import endpoints
+from shared.devstack.topics import end_offsets
+from shared.events import Envelope
+from shared.events.inbound import InboundPaymentReceived
+from shared.topics import LEDGER_EVENTS, LEDGER_INBOUND
+
+SERVICES = ("ledger", "scheduler", "notifier")
+WAIT_SECONDS = 60.0
+ROOT = Path(__file__).resolve().parents[2]
+OPEN_ITEMS = ROOT / "docs" / "examples" / "open-items.csv"
+POLICY = ROOT / "policies" / "standard-b2b.yaml"
+
+console = Console()
+
+
+@dataclass
+class RunningService:
+    name: str
+    port: int
+    pid: int
+    log: Path
+
+
+def overdue(*args: str, database: str) -> str:
+    """Run an `overdue ledger` command as a user would; its output, or stop."""
+    command = [str(Path(sys.executable).with_name("overdue")), "ledger", *args]
+    done = subprocess.run(
+        [*command, "--database", database], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(
+            f"`overdue ledger {args[0]}` failed:\n{done.stdout}{done.stderr}"
+        )
+    return done.stdout
+
+
+def start_services(
+    layout: Paths, bootstrap: str, databases: dict[str, str]
+) -> list[RunningService]:
+    running = []
+    for offset, name in enumerate(SERVICES):
+        port = free_port("127.0.0.1", 8101 + offset)
+        log = layout.log / f"demo-{name}.log"
+        argv = [str(Path(sys.executable).with_name("overdue")), name, "serve"]
+        argv += [
+            "--port",
+            str(port),
+            "--kafka",
+            bootstrap,
+            "--database",
+            databases[name],
+        ]
+        running.append(RunningService(name, port, spawn(argv, log=log).pid, log))
+    return running
+
+
+def wait_healthy(services: list[RunningService]) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    for service in services:
+        while True:
+            try:
+                url = f"http://127.0.0.1:{service.port}/healthz"
+                if httpx.get(url, timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{service.name} did not start: see {service.log}")
+            time.sleep(0.5)
+
+
+async def send_to_inbound(bootstrap: str, creditor: str) -> None:
+    """A malformed record and a payment in a currency no invoice has."""
+    wrong_currency = Envelope.wrap(
+        InboundPaymentReceived(
+            payment_id="PAY-USD-1",
+            currency="USD",
+            amount="50.00",
+            received_on=date(2026, 1, 30),
+        ),
+        creditor=creditor,
+        debtor="d-1001",
+        occurred_at=datetime.now(UTC),
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        key = f"{creditor}/d-1001".encode()
+        await producer.send_and_wait(LEDGER_INBOUND.name, b"{not json", key=key)
+        await producer.send_and_wait(
+            LEDGER_INBOUND.name, wrong_currency.to_bytes(), key=key
+        )
+    finally:
+        await producer.stop()
+
+
+async def read_back(
+    bootstrap: str, topic: str, since: dict[int, int], prefix: str, wanted: int
+) -> list[Any]:
+    """The records under keys starting with `prefix` that arrived after `since`."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    found = []
+    try:
+        partitions = [TopicPartition(topic, p) for p in since]
+        consumer.assign(partitions)
+        for tp in partitions:
+            consumer.seek(tp, since[tp.partition])
+        deadline = time.monotonic() + WAIT_SECONDS
+        while len(found) < wanted and time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=500)
+            for records in batches.values():
+                found += [
+                    r for r in records if (r.key or b"").decode().startswith(prefix)
+                ]
+    finally:
+        await consumer.stop()
+    return found
+
+
+def main() -> None:
+    layout, where = paths(), endpoints()
+    creditor = f"acme-{uuid.uuid4().hex[:6]}"
+    demo_dir = layout.var / "demo"
+    demo_dir.mkdir(parents=True, exist_ok=True)
+    databases = {
+        name: f"sqlite:///{demo_dir / name}-{creditor}.db" for name in SERVICES
+    }
+    console.rule("overdue demo: the ledger's job on the real stack")
+
+    events_since = asyncio.run(end_offsets(where.kafka_bootstrap, LEDGER_EVENTS.name))
+    dlq_since = asyncio.run(end_offsets(where.kafka_bootstrap, LEDGER_INBOUND.dlq))
+    services = start_services(layout, where.kafka_bootstrap, databases)
+    try:
+        with console.status("starting ledger, scheduler and notifier…"):
+            wait_healthy(services)
+        ledger_url = f"http://127.0.0.1:{services[0].port}"
+        for service in services:
+            console.print(f"  {service.name:<9} http://127.0.0.1:{service.port}/docs")
+
+        key = (
+            overdue(
+                "add-creditor",
+                creditor,
+                "--name",
+                "ACME Supplies GmbH",
+                "--country",
+                "DE",
+                "--currency",
+                "EUR",
+                "--timezone",
+                "Europe/Berlin",
+                "--address",
+                "ACME Supplies GmbH",
+                "--address",
+                "Industriestr. 5",
+                "--postcode",
+                "20095",
+                "--city",
+                "Hamburg",
+                "--sender-email",
+                "billing@acme.example",
+                "--iban",
+                "DE89370400440532013000",
+                database=databases["ledger"],
+            )
+            .strip()
+            .splitlines()[-1]
+        )
+        console.print(f"1. creditor [bold]{creditor}[/bold] added; API key {key[:8]}…")
+        overdue("set-policy", creditor, str(POLICY), database=databases["ledger"])
+        console.print(f"2. policy {POLICY.name} checked and set")
+        imported = overdue(
+            "import",
+            str(OPEN_ITEMS),
+            "--creditor",
+            creditor,
+            database=databases["ledger"],
+        )
+        console.print(f"3. {imported.strip()}")
+
+        payment = {
+            "debtor": "d-1001",
+            "payment_id": "PAY-9002",
+            "currency": "EUR",
+            "amount": "1300.00",
+            "received_on": "2026-01-28",
+        }
+        headers = {
+            "Authorization": f"Bearer {key}",
+            "Idempotency-Key": f"{creditor}-pay-9002",
+        }
+        first = httpx.post(f"{ledger_url}/v1/payments", json=payment, headers=headers)
+        again = httpx.post(f"{ledger_url}/v1/payments", json=payment, headers=headers)
+        replayed = again.headers.get("Idempotent-Replayed", "no")
+        console.print(
+            f"4. POST /v1/payments → {first.status_code}; with the same "
+            f"Idempotency-Key again → {again.status_code}, replayed: {replayed}"
+        )
+        asyncio.run(send_to_inbound(where.kafka_bootstrap, creditor))
+        console.print("5. a malformed record and a USD payment sent to ledger.inbound")
+
+        with console.status("waiting for the ledger's events and dead letters…"):
+            events = asyncio.run(
+                read_back(
+                    where.kafka_bootstrap,
+                    LEDGER_EVENTS.name,
+                    events_since,
+                    f"{creditor}/",
+                    7,
+                )
+            )
+            dead = asyncio.run(
+                read_back(
+                    where.kafka_bootstrap,
+                    LEDGER_INBOUND.dlq,
+                    dlq_since,
+                    f"{creditor}/",
+                    2,
+                )
+            )
+        statement = httpx.get(
+            f"{ledger_url}/v1/debtors/d-1001/statement", headers=headers
+        ).json()
+    finally:
+        for service in services:
+            terminate(service.pid, timeout=15)
+
+    show_statement(statement)
+    show_events(events)
+    for record in dead:
+        reason = dict(record.headers).get("x-dlq-reason", b"?").decode()
+        console.print(f"[bold]{LEDGER_INBOUND.dlq}[/bold]: {reason}", highlight=False)
+    console.print(
+        f"Logs: {layout.log}/demo-*.log. The stack keeps running;"
+        " `overdue infra down` stops it."
+    )
+
+
+def show_statement(statement: dict[str, Any]) -> None:
+    table = Table(title="GET /v1/debtors/d-1001/statement")
+    for column in ("invoice", "due", "amount", "balance", "status"):
+        table.add_column(column)
+    for item in statement.get("open_items", []):
+        table.add_row(
+            item["number"],
+            item["due_on"],
+            item["amount"],
+            item["balance"],
+            item["status"],
+        )
+    console.print(table)
+    for balance in statement.get("balances", []):
+        console.print(
+            f"  open {balance['currency']} {balance['open_balance']}, "
+            f"credit {balance['unallocated_credit']}"
+        )
+
+
+def show_events(records: list[Any]) -> None:
+    table = Table(title=f"{LEDGER_EVENTS.name}: what the ledger published")
+    table.add_column("key")
+    table.add_column("type")
+    for record in records:
+        envelope = Envelope.from_bytes(record.value)
+        table.add_row(record.key.decode(), envelope.type)
+    console.print(table)
+
+
+if __name__ == "__main__":
+    main()
