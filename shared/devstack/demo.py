@@ -127,7 +127,7 @@ async def read_back(
     """The records under keys starting with `prefix` that arrived after `since`."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
-    found = []
+    found: list[Any] = []
     try:
         partitions = [TopicPartition(topic, p) for p in since]
         consumer.assign(partitions)

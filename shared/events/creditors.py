@@ -57,11 +57,8 @@ class LateFeeSettings(Part):
     margin: DecimalStr | None = None
 
 
-class CreditorUpdated(Payload):
-    """The creditor's whole current profile, policy and API key hashes."""
-
-    event_type: ClassVar[str] = "creditor.updated"
-    keyed_by: ClassVar[Literal["debtor", "creditor"]] = "creditor"
+class CreditorProfile(Part):
+    """Who the creditor is, how its letters look and how a debtor pays it."""
 
     legal_name: Line = Field(min_length=1)
     address: PostalAddress
@@ -74,6 +71,20 @@ class CreditorUpdated(Payload):
     bank: BankDetails | None = None
     payment_link: AnyHttpUrl | None = None
     late_fees: LateFeeSettings | None = None
+
+    @model_validator(mode="after")
+    def _says_how_to_pay(self) -> Self:
+        if self.bank is None and self.payment_link is None:
+            raise ValueError("a creditor gives bank details or a payment link")
+        return self
+
+
+class CreditorUpdated(Payload, CreditorProfile):
+    """The creditor's whole current profile, policy and API key hashes."""
+
+    event_type: ClassVar[str] = "creditor.updated"
+    keyed_by: ClassVar[Literal["debtor", "creditor"]] = "creditor"
+
     policy: Policy | None = Field(
         default=None,
         description="The collection policy of SPEC §3; none yet means nothing is sent.",
@@ -81,9 +92,3 @@ class CreditorUpdated(Payload):
     api_key_hashes: list[str] = Field(
         default_factory=list, description="Hashes of the creditor's live API keys."
     )
-
-    @model_validator(mode="after")
-    def _says_how_to_pay(self) -> Self:
-        if self.bank is None and self.payment_link is None:
-            raise ValueError("a creditor gives bank details or a payment link")
-        return self
