@@ -7,8 +7,10 @@ in words; a 5xx never leaks internals.
 from typing import Any, Protocol, runtime_checkable
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import HTTPException, RequestValidationError
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException
 
 
 @runtime_checkable
@@ -18,6 +20,44 @@ class ClientError(Protocol):
     status: int
     field: str | None
     message: str
+
+
+class Problem(BaseModel):
+    """One thing wrong with a request."""
+
+    field: str | None = Field(description="Where: a body field, a header, a line.")
+    message: str
+
+
+class ErrorDetail(BaseModel):
+    """The first problem, and every problem when there are several."""
+
+    field: str | None = Field(
+        description="The field at fault, e.g. `amount`, `lines[0].amount`, "
+        "`Idempotency-Key`; null when no single field is."
+    )
+    message: str = Field(description="Why, in words.")
+    problems: list[dict[str, Any]] | None = Field(
+        default=None, description="Every problem found, when a request has several."
+    )
+
+
+class ErrorBody(BaseModel):
+    """What every 4xx answer carries."""
+
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "No API key, or an unknown one."},
+    404: {
+        "model": ErrorBody,
+        "description": "Not found for this creditor (another creditor's is too).",
+    },
+    409: {"model": ErrorBody, "description": "Clashes with what is recorded."},
+    422: {"model": ErrorBody, "description": "The request is invalid; see `field`."},
+}
+"""The error answers to show in OpenAPI for a route; pick what applies."""
 
 
 def error_body(status: int, message: str, field: str | None = None) -> JSONResponse:

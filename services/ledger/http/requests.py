@@ -1,8 +1,14 @@
-"""Request bodies: the inbound facts of SPEC §2, each naming its debtor."""
+"""Request bodies: the inbound facts of SPEC §2, each naming its debtor.
+
+The payloads check a few rules on the whole model (due date after issue date,
+a payment above zero, amounts held to the currency's minor unit); here each
+rule is checked again on its own field, so a refusal names that field.
+"""
 
 from datetime import date
+from decimal import Decimal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from shared.events.fields import Line, Slug
 from shared.events.inbound import (
@@ -12,6 +18,12 @@ from shared.events.inbound import (
     InboundPaymentReceived,
 )
 from shared.events.payload import Part
+from shared.money import check_precision
+
+
+def _fits_currency(amount: Decimal, info: ValidationInfo) -> Decimal:
+    currency = info.data.get("currency")
+    return amount if currency is None else check_precision(amount, currency)
 
 
 class DebtorRequest(InboundDebtorUpserted):
@@ -23,19 +35,44 @@ class DebtorRequest(InboundDebtorUpserted):
 class InvoiceRequest(InboundInvoiceIssued):
     """An invoice issued to a debtor."""
 
-    debtor: Slug
+    debtor: Slug = Field(description="The id of a debtor recorded before.")
+
+    @field_validator("due_on")
+    @classmethod
+    def _not_before_issue(cls, due_on: date, info: ValidationInfo) -> date:
+        issued_on = info.data.get("issued_on")
+        if issued_on is not None and due_on < issued_on:
+            raise ValueError("is before issued_on")
+        return due_on
+
+    @field_validator("amount")
+    @classmethod
+    def _amount_fits(cls, amount: Decimal, info: ValidationInfo) -> Decimal:
+        return _fits_currency(amount, info)
 
 
 class PaymentRequest(InboundPaymentReceived):
     """Money received from a debtor, optionally naming the invoice it pays."""
 
-    debtor: Slug
+    debtor: Slug = Field(description="The id of a debtor recorded before.")
+
+    @field_validator("amount")
+    @classmethod
+    def _positive_and_fits(cls, amount: Decimal, info: ValidationInfo) -> Decimal:
+        if amount <= 0:
+            raise ValueError("must be more than zero")
+        return _fits_currency(amount, info)
 
 
 class CreditNoteRequest(InboundCreditNoteIssued):
     """A credit note for a debtor, optionally naming the invoice it reduces."""
 
-    debtor: Slug
+    debtor: Slug = Field(description="The id of a debtor recorded before.")
+
+    @field_validator("amount")
+    @classmethod
+    def _amount_fits(cls, amount: Decimal, info: ValidationInfo) -> Decimal:
+        return _fits_currency(amount, info)
 
 
 class WriteOffRequest(Part):
