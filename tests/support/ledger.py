@@ -6,6 +6,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from sqlmodel import Session, col, select
 
 from services.ledger.adapters.tables import OutboxMessage
@@ -65,3 +67,25 @@ def outbox(ledger: Ledger, topic: str | None = None) -> list[dict[str, Any]]:
 
 def outbox_types(ledger: Ledger, topic: str | None = None) -> list[str]:
     return [envelope["type"] for envelope in outbox(ledger, topic)]
+
+
+async def start_group_at_the_end(bootstrap: str, group: str, topic: str) -> None:
+    """Commit `group` at the end of `topic`, so it skips what earlier runs sent."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        [description] = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    partitions = [
+        TopicPartition(topic, p["partition"]) for p in description["partitions"]
+    ]
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        await consumer.commit(await consumer.end_offsets(partitions))
+    finally:
+        await consumer.stop()

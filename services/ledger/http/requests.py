@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from shared.events.fields import Line, Slug
+from shared.events.fields import Line
 from shared.events.inbound import (
     InboundCreditNoteIssued,
     InboundDebtorUpserted,
@@ -19,6 +19,12 @@ from shared.events.inbound import (
 )
 from shared.events.payload import Part
 from shared.money import check_precision
+
+DEBTOR_ID = Field(
+    min_length=1,
+    description="The creditor's id for the debtor: one line, up to 200 characters, "
+    "as on `ledger.inbound` and in a CSV import (e.g. `d-1001`).",
+)
 
 
 def _fits_currency(amount: Decimal, info: ValidationInfo) -> Decimal:
@@ -29,13 +35,13 @@ def _fits_currency(amount: Decimal, info: ValidationInfo) -> Decimal:
 class DebtorRequest(InboundDebtorUpserted):
     """Create a debtor, or replace its details."""
 
-    id: Slug = Field(description="The creditor's id for the debtor.")
+    id: Line = DEBTOR_ID
 
 
 class InvoiceRequest(InboundInvoiceIssued):
     """An invoice issued to a debtor."""
 
-    debtor: Slug = Field(description="The id of a debtor recorded before.")
+    debtor: Line = DEBTOR_ID
 
     @field_validator("due_on")
     @classmethod
@@ -54,7 +60,7 @@ class InvoiceRequest(InboundInvoiceIssued):
 class PaymentRequest(InboundPaymentReceived):
     """Money received from a debtor, optionally naming the invoice it pays."""
 
-    debtor: Slug = Field(description="The id of a debtor recorded before.")
+    debtor: Line = DEBTOR_ID
 
     @field_validator("amount")
     @classmethod
@@ -67,7 +73,7 @@ class PaymentRequest(InboundPaymentReceived):
 class CreditNoteRequest(InboundCreditNoteIssued):
     """A credit note for a debtor, optionally naming the invoice it reduces."""
 
-    debtor: Slug = Field(description="The id of a debtor recorded before.")
+    debtor: Line = DEBTOR_ID
 
     @field_validator("amount")
     @classmethod

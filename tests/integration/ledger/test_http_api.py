@@ -126,6 +126,16 @@ def test_a_debtor_posted_is_answered_and_can_be_read_back(api: Api) -> None:
     assert api.facts() == ["debtor.upserted"]
 
 
+def test_a_debtor_id_is_any_one_line_text_as_on_the_topic(api: Api) -> None:
+    created = api.post("/v1/debtors", {**DEBTOR, "id": "D-1001.A"})
+    refused = api.post("/v1/debtors", {**DEBTOR, "id": "two\nlines"})
+
+    assert created.status_code == 201
+    assert api.get("/v1/debtors/D-1001.A").json()["debtor"] == "D-1001.A"
+    assert refused.status_code == 422
+    assert error_of(refused)["field"] == "id"
+
+
 def test_posting_a_debtor_again_replaces_its_details(api: Api) -> None:
     api.post("/v1/debtors", DEBTOR)
 
