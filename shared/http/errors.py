@@ -85,7 +85,11 @@ async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     problems = [
-        {"field": field_path(error["loc"]), "message": error["msg"]} for error in errors
+        {
+            "field": field_path(error["loc"]),
+            "message": error["msg"].removeprefix("Value error, "),
+        }
+        for error in errors
     ]
     first = problems[0] if problems else {"field": None, "message": "invalid request"}
     return JSONResponse({"error": {**first, "problems": problems}}, status_code=422)
