@@ -81,16 +81,24 @@ def field_path(location: tuple[Any, ...] | list[Any]) -> str:
     return path or "request"
 
 
+def _problem(error: Any) -> dict[str, str]:
+    if error["type"] == "json_invalid":
+        # The location of a JSON syntax error is a character offset, not a field.
+        reason = error.get("ctx", {}).get("error", "")
+        return {
+            "field": "body",
+            "message": f"is not valid JSON ({reason}) at character {error['loc'][-1]}",
+        }
+    return {
+        "field": field_path(error["loc"]),
+        "message": error["msg"].removeprefix("Value error, "),
+    }
+
+
 async def _invalid_request(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
-    problems = [
-        {
-            "field": field_path(error["loc"]),
-            "message": error["msg"].removeprefix("Value error, "),
-        }
-        for error in errors
-    ]
+    problems = [_problem(error) for error in errors]
     first = problems[0] if problems else {"field": None, "message": "invalid request"}
     return JSONResponse({"error": {**first, "problems": problems}}, status_code=422)
 

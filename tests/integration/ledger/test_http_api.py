@@ -333,7 +333,8 @@ def test_a_body_that_is_not_json_is_422(api: Api) -> None:
     )
 
     assert response.status_code == 422
-    assert error_of(response)["message"]
+    assert error_of(response)["field"] == "body"
+    assert error_of(response)["message"].startswith("is not valid JSON")
 
 
 def test_an_unknown_route_answers_with_the_error_body(api: Api) -> None:
