@@ -14,8 +14,9 @@ from fastapi import APIRouter, Body, Depends, Header, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
 
-from services.ledger.domain.errors import Invalid, NotFound
+from services.ledger.domain.errors import Conflict, Invalid, NotFound
 from services.ledger.http.requests import (
     CreditNoteRequest,
     DebtorRequest,
@@ -373,16 +374,30 @@ class _FactPoster:
             occurred_at=self.clock.now(),
             id=_envelope_id(creditor_id, key),
         )
-        try:
-            result: RecordResult = self.ledger.record(creditor_id, envelope)
-        except NotFound as missing:
-            raise UnknownReference(missing) from None
+        result = self._record(creditor_id, envelope, keyed=key is not None)
         response = StoredResponse(201, answer().model_dump(mode="json"))
         if key is not None:
             response = self.idempotency.remember(
                 creditor_id, key, print_, response, self.clock.now()
             )
         return _respond(response, replayed=result.duplicate, event_id=result.event_id)
+
+    def _record(
+        self, creditor_id: str, envelope: Envelope, *, keyed: bool
+    ) -> RecordResult:
+        try:
+            try:
+                return self.ledger.record(creditor_id, envelope)
+            except (IntegrityError, Conflict) as clash:
+                # A request recorded at the same moment may have taken what
+                # this one needs: its envelope id (the same key), or a number.
+                # Once more, the ledger sees that and answers for it: a
+                # replay for the same key, the conflict for another request.
+                if isinstance(clash, Conflict) and not keyed:
+                    raise
+                return self.ledger.record(creditor_id, envelope)
+        except NotFound as missing:
+            raise UnknownReference(missing) from None
 
 
 def _envelope_id(creditor_id: str, key: str | None) -> uuid.UUID | None:

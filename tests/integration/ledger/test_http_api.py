@@ -4,6 +4,7 @@ import asyncio
 import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -389,6 +390,17 @@ def test_a_key_whose_response_was_lost_records_nothing_the_second_time(
     assert again.status_code == 201
     assert again.json() == first.json()
     assert again.headers["Idempotent-Replayed"] == "true"
+    assert billed.facts().count("payment.received") == 1
+
+
+def test_the_same_key_sent_at_once_records_once(billed: Api) -> None:
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(
+            pool.map(lambda _: billed.post("/v1/payments", PAYMENT, key="p"), range(8))
+        )
+
+    assert {response.status_code for response in responses} == {201}
+    assert len({response.text for response in responses}) == 1
     assert billed.facts().count("payment.received") == 1
 
 
