@@ -314,6 +314,20 @@ def test_an_invoice_number_used_twice_is_a_409(billed: Api) -> None:
     assert error_of(response)["field"] == "number"
 
 
+def test_writing_off_twice_is_409_but_a_replayed_key_is_not(billed: Api) -> None:
+    body = {"written_off_on": "2026-03-01"}
+    first = billed.post("/v1/invoices/INV-1/write-off", body, key="wo")
+
+    replayed = billed.post("/v1/invoices/INV-1/write-off", body, key="wo")
+    again = billed.post("/v1/invoices/INV-1/write-off", body)
+
+    assert replayed.status_code == 201
+    assert replayed.json() == first.json()
+    assert again.status_code == 409
+    assert error_of(again)["field"] == "number"
+    assert billed.facts().count("invoice.written_off") == 1
+
+
 def test_writing_off_an_unknown_invoice_is_404(billed: Api) -> None:
     response = billed.post(
         "/v1/invoices/INV-404/write-off", {"written_off_on": "2026-03-01"}
