@@ -22,13 +22,6 @@ class ClientError(Protocol):
     message: str
 
 
-class Problem(BaseModel):
-    """One thing wrong with a request."""
-
-    field: str | None = Field(description="Where: a body field, a header, a line.")
-    message: str
-
-
 class ErrorDetail(BaseModel):
     """The first problem, and every problem when there are several."""
 
@@ -38,7 +31,9 @@ class ErrorDetail(BaseModel):
     )
     message: str = Field(description="Why, in words.")
     problems: list[dict[str, Any]] | None = Field(
-        default=None, description="Every problem found, when a request has several."
+        default=None,
+        description="Every problem found, each with its `field` and `message` "
+        "(a CSV import: `line`, `column` and `message`).",
     )
 
 

@@ -206,7 +206,7 @@ def ledger_router(
         )
 
     @router.post(
-        "/invoices/{number}/write-off",
+        "/invoices/{number:path}/write-off",
         status_code=201,
         tags=["invoices"],
         response_model=InvoiceView,
@@ -283,13 +283,10 @@ def ledger_router(
             )
         return _respond(response, replayed=False)
 
-    @router.get("/debtors/{debtor_id}", tags=["debtors"], responses=_read(404))
-    def debtor(debtor_id: str, creditor_id: str = Depends(creditor)) -> DebtorView:
-        """A debtor's details."""
-        return ledger.debtor(creditor_id, debtor_id)
-
+    # Ids and numbers may hold a `/` ("RE/2026/001"), sent as is or as %2F:
+    # `:path` takes the rest of the path, so the statement route comes first.
     @router.get(
-        "/debtors/{debtor_id}/statement", tags=["debtors"], responses=_read(404)
+        "/debtors/{debtor_id:path}/statement", tags=["debtors"], responses=_read(404)
     )
     def statement(
         debtor_id: str, creditor_id: str = Depends(creditor)
@@ -297,7 +294,12 @@ def ledger_router(
         """Open items, payments and balances, oldest due first."""
         return ledger.statement(creditor_id, debtor_id)
 
-    @router.get("/invoices/{number}", tags=["invoices"], responses=_read(404))
+    @router.get("/debtors/{debtor_id:path}", tags=["debtors"], responses=_read(404))
+    def debtor(debtor_id: str, creditor_id: str = Depends(creditor)) -> DebtorView:
+        """A debtor's details."""
+        return ledger.debtor(creditor_id, debtor_id)
+
+    @router.get("/invoices/{number:path}", tags=["invoices"], responses=_read(404))
     def invoice(number: str, creditor_id: str = Depends(creditor)) -> InvoiceView:
         """An invoice with its balance and what settled it."""
         return ledger.invoice(creditor_id, number)

@@ -137,6 +137,24 @@ def test_a_debtor_id_is_any_one_line_text_as_on_the_topic(api: Api) -> None:
     assert error_of(refused)["field"] == "id"
 
 
+def test_ids_and_numbers_with_a_slash_can_be_read_and_written_off(api: Api) -> None:
+    api.post("/v1/debtors", {**DEBTOR, "id": "K/1001"})
+    api.post("/v1/invoices", {**INVOICE, "debtor": "K/1001", "number": "RE/2026/1"})
+
+    debtor = api.get("/v1/debtors/K%2F1001")
+    statement = api.get("/v1/debtors/K/1001/statement")
+    invoice = api.get("/v1/invoices/RE/2026/1")
+    written_off = api.post(
+        "/v1/invoices/RE%2F2026%2F1/write-off", {"written_off_on": "2026-03-01"}
+    )
+
+    assert debtor.json()["debtor"] == "K/1001"
+    assert statement.json()["open_items"][0]["number"] == "RE/2026/1"
+    assert invoice.json()["number"] == "RE/2026/1"
+    assert written_off.status_code == 201
+    assert written_off.json()["status"] == "written_off"
+
+
 def test_posting_a_debtor_again_replaces_its_details(api: Api) -> None:
     api.post("/v1/debtors", DEBTOR)
 
