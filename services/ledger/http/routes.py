@@ -6,6 +6,7 @@ same events. With an `Idempotency-Key`, the envelope's id is derived from the
 key: a replay is answered from the first response and recorded nowhere twice.
 """
 
+import logging
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -45,6 +46,8 @@ from shared.http.idempotency import (
     StoredResponse,
     fingerprint,
 )
+
+logger = logging.getLogger(__name__)
 
 IDEMPOTENT_NAMESPACE = uuid.UUID("5b0e7c1e-6f55-4c55-9a4a-0d6a3d8c2f10")
 """Envelope ids derived from idempotency keys live in this uuid5 namespace."""
@@ -268,6 +271,15 @@ def ledger_router(
         report: ImportReport = await run_in_threadpool(
             import_open_items, ledger, creditor_id, data, imported_at=clock.now()
         )
+        logger.info(
+            "file imported" if report.ok else "file refused",
+            extra={
+                "creditor": creditor_id,
+                "recorded": report.recorded,
+                "duplicates": report.duplicates,
+                "problems": len(report.problems),
+            },
+        )
         if not report.ok:
             return _refused_file(report)
 
@@ -382,6 +394,15 @@ class _FactPoster:
             response = self.idempotency.remember(
                 creditor_id, key, print_, response, self.clock.now()
             )
+        logger.info(
+            "fact already recorded" if result.duplicate else "fact recorded",
+            extra={
+                "creditor": creditor_id,
+                "event_id": str(result.event_id),
+                "type": result.type,
+                "emitted": len(result.emitted),
+            },
+        )
         return _respond(response, replayed=result.duplicate, event_id=result.event_id)
 
     def _record(
