@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 
-from services.ledger.domain.errors import Conflict, Invalid, NotFound
+from services.ledger.domain.errors import Conflict, Invalid, LedgerError, NotFound
 from services.ledger.http.requests import (
     CreditNoteRequest,
     DebtorRequest,
@@ -257,6 +257,8 @@ def ledger_router(
     ) -> JSONResponse:
         """Record an open-items CSV file whole, or nothing of it if a line is bad;
         a 422 then lists every bad line. Importing a file again records nothing."""
+        if request.headers.get("content-type", "").startswith("multipart/"):
+            raise _NotTheFileItself()
         data = await request.body()
         if not data.strip():
             raise _EmptyFile()
@@ -335,6 +337,18 @@ def ledger_router(
         ledger.set_policy(creditor_id, policy)
 
     return router
+
+
+class _NotTheFileItself(LedgerError):
+    # TODO(#3): accept a multipart form's `file` too; parsing one needs
+    # python-multipart, which is not a dependency yet.
+    status = 415
+
+    def __init__(self) -> None:
+        super().__init__(
+            "send the file itself as the body, with Content-Type: text/csv",
+            field="Content-Type",
+        )
 
 
 class _EmptyFile(Invalid):

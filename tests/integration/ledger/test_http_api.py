@@ -533,6 +533,18 @@ def test_a_file_the_ledger_refuses_names_the_line(billed: Api) -> None:
     ]
 
 
+def test_a_multipart_upload_is_refused_asking_for_the_file_itself(api: Api) -> None:
+    data = (DATA / "good-utf8-comma.csv").read_bytes()
+
+    refused = api.client.post(
+        "/v1/imports", files={"file": ("open-items.csv", data)}, headers=api.auth(False)
+    )
+
+    assert refused.status_code == 415
+    assert error_of(refused)["field"] == "Content-Type"
+    assert api.facts() == []
+
+
 def test_an_empty_import_is_422_naming_the_file(api: Api) -> None:
     refused = import_csv(api, b"")
 
