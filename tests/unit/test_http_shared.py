@@ -174,3 +174,28 @@ def test_a_second_remember_of_one_key_keeps_the_first_response(
     )
 
     assert kept.body == {"first": True}
+
+
+def test_a_body_that_is_not_json_is_422_naming_the_body() -> None:
+    response = api().post(
+        "/orders",
+        content=b'{"lines": [',
+        headers={
+            "Authorization": "Bearer odk_acme",
+            "Content-Type": "application/json",
+        },
+    )
+
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "body"
+    assert response.json()["error"]["message"].startswith("is not valid JSON")
+
+
+def test_an_unknown_route_and_a_wrong_method_answer_with_the_error_body() -> None:
+    missing = api().get("/nowhere")
+    wrong_method = api().delete("/orders")
+
+    assert missing.status_code == 404
+    assert missing.json() == {"error": {"field": None, "message": "Not Found"}}
+    assert wrong_method.status_code == 405
+    assert wrong_method.json()["error"]["message"] == "Method Not Allowed"

@@ -23,6 +23,8 @@ from shared.messaging.http import http_app
 from shared.outbox import start_relay
 from shared.policy import PolicyError
 
+TITLE = "overdue ledger"
+
 
 def create_http(settings: LedgerSettings, *, clock: Clock | None = None) -> FastAPI:
     """Everything `overdue ledger serve` runs, on the database `settings` name."""
@@ -50,17 +52,31 @@ def create_http(settings: LedgerSettings, *, clock: Clock | None = None) -> Fast
 
     app = http_app(
         create_app(settings, ledger=ledger),
-        title="overdue ledger",
+        title=TITLE,
         description=DESCRIPTION,
         version=project_version(),
         background=[relay],
     )
+    install_api(app, ledger)
+    return app
+
+
+def api_app(ledger: Ledger) -> FastAPI:
+    """The `/v1` API alone, without consumer or relay: for tests and tools."""
+    app = FastAPI(title=TITLE, description=DESCRIPTION, version=project_version())
+    install_api(app, ledger)
+    return app
+
+
+def install_api(app: FastAPI, ledger: Ledger) -> None:
+    """Mount the `/v1` routes on `app`, with the error bodies they answer with."""
     install_error_handlers(app, LedgerError, KeyReusedForAnotherRequest)
     app.add_exception_handler(PolicyError, _policy_refused)
     app.include_router(
-        ledger_router(ledger, IdempotencyStore(engine, IdempotencyKeyRow), clock)
+        ledger_router(
+            ledger, IdempotencyStore(ledger.engine, IdempotencyKeyRow), ledger.clock
+        )
     )
-    return app
 
 
 async def _policy_refused(_: Request, exc: Exception) -> JSONResponse:

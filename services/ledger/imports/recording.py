@@ -7,6 +7,16 @@ from services.ledger.domain.errors import LedgerError
 from services.ledger.imports.csv_reader import LineProblem, Progress, read_open_items
 from services.ledger.service import Ledger
 
+LEDGER_FIELD_COLUMNS = {
+    "number": "invoice_number",
+    "invoice": "invoice_number",
+    "debtor": "debtor_id",
+    "issued_on": "issue_date",
+    "due_on": "due_date",
+    "received_on": "received_date",
+}
+"""The file's column for a field the ledger names when it refuses a fact."""
+
 
 @dataclass(frozen=True)
 class ImportReport:
@@ -40,7 +50,8 @@ def import_open_items(
         results = ledger.record_many(creditor_id, batch.envelopes)
     except LedgerError as error:
         line = batch.lines[error.index] if error.index is not None else 1
-        return ImportReport(problems=[LineProblem(line, error.field, error.message)])
+        column = LEDGER_FIELD_COLUMNS.get(error.field or "", error.field)
+        return ImportReport(problems=[LineProblem(line, column, error.message)])
 
     duplicates = sum(1 for result in results if result.duplicate)
     return ImportReport(recorded=len(results) - duplicates, duplicates=duplicates)
