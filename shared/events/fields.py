@@ -47,14 +47,6 @@ Text = Annotated[str, StringConstraints(min_length=1, max_length=4000)]
 Email = Annotated[str, StringConstraints(max_length=254, pattern=EMAIL_PATTERN)]
 """An email address, refusing anything that could end a header line."""
 
-PartyId = Annotated[
-    str,
-    StringConstraints(
-        min_length=1, max_length=120, pattern=r"^[^\s/][^\x00-\x1f\x7f]*$"
-    ),
-]
-"""A creditor's id for a debtor: one line, as the accounting platform spells it."""
-
 Slug = Annotated[str, StringConstraints(max_length=40, pattern=SLUG_PATTERN)]
 """A lower-case name from a policy: a stage, a template."""
 
