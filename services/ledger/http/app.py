@@ -16,6 +16,7 @@ from services.ledger.service import Ledger
 from services.ledger.settings import LedgerSettings
 from shared.clock import Clock, SystemClock
 from shared.db.engine import make_engine
+from shared.http.auth import require_keys
 from shared.http.errors import install_error_handlers
 from shared.http.idempotency import IdempotencyStore, KeyReusedForAnotherRequest
 from shared.messaging.broker import project_version
@@ -71,6 +72,7 @@ def api_app(ledger: Ledger) -> FastAPI:
 def install_api(app: FastAPI, ledger: Ledger) -> None:
     """Mount the `/v1` routes on `app`, with the error bodies they answer with."""
     install_error_handlers(app, LedgerError, KeyReusedForAnotherRequest)
+    require_keys(app, ledger.authenticate, prefix="/v1/")
     app.add_exception_handler(PolicyError, _policy_refused)
     app.include_router(
         ledger_router(

@@ -227,6 +227,20 @@ def test_a_request_without_a_valid_key_is_401_naming_the_header(
     assert error_of(response)["field"] == "Authorization"
 
 
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer not-a-key"}])
+def test_a_body_without_a_valid_key_is_401_even_when_it_is_not_json(
+    api: Api, headers: dict[str, str]
+) -> None:
+    response = api.client.post(
+        "/v1/invoices",
+        content=b"{not json",
+        headers={**headers, "Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 401
+    assert error_of(response)["field"] == "Authorization"
+
+
 @pytest.mark.parametrize(
     "path", ["/v1/debtors/d1", "/v1/debtors/d1/statement", "/v1/invoices/INV-1"]
 )
