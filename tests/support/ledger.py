@@ -41,8 +41,7 @@ def database_url(backend: str, folder: Path) -> Iterator[str]:
         upgrade("ledger", url)
         yield url
         return
-    with fresh_postgres_database() as url:
-        upgrade("ledger", url)
+    with fresh_postgres_database(migrated_for="ledger") as url:
         yield url
 
 
