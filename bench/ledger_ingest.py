@@ -159,7 +159,6 @@ async def baseline(bootstrap: str, records: list[tuple[bytes, bytes]]) -> float:
 def prepare_ledger(database_url: str, creditor: str) -> None:
     """Migrate a fresh database, add the creditor and its debtors (not timed)."""
     from services.ledger.service import CreditorProfile, Ledger
-
     from shared.clock import SystemClock
     from shared.db.engine import make_engine
     from shared.db.migrations import upgrade
