@@ -165,16 +165,19 @@ def prepare_ledger(database_url: str, creditor: str) -> None:
 
     upgrade("ledger", database_url)
     ledger = Ledger(make_engine(database_url), SystemClock())
-    ledger.add_creditor(
-        CreditorProfile(
-            id=creditor,
-            legal_name="Bench Supplies GmbH",
-            country="DE",
-            timezone="Europe/Berlin",
-            currency="EUR",
-            language="de",
-        )
+    profile = CreditorProfile.model_validate(
+        {
+            "legal_name": "Bench Supplies GmbH",
+            "address": {"lines": ["Bench"], "city": "Berlin", "country": "DE"},
+            "country": "DE",
+            "timezone": "Europe/Berlin",
+            "currency": "EUR",
+            "language": "de",
+            "branding": {"sender_name": "Bench", "sender_email": "ar@bench.example"},
+            "payment_link": "https://pay.bench.example/",
+        }
     )
+    ledger.add_creditor(profile, creditor_id=creditor)
     occurred = datetime(2026, 1, 5, 9, tzinfo=UTC)
     debtors = [
         Envelope.wrap(

@@ -9,7 +9,7 @@ from uuid import UUID, uuid5
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from services.ledger.adapters.tables import DebtorCreditRow, DebtorRow, InvoiceRow
+from services.ledger.adapters.tables import DebtorRow, InvoiceRow
 from services.ledger.domain import allocation
 from services.ledger.domain.allocation import InvoiceStatus, OpenItem, Share
 from services.ledger.domain.errors import (
@@ -23,7 +23,7 @@ from services.ledger.domain.errors import (
     UnknownDebtor,
     UnknownInvoice,
 )
-from services.ledger.service.batch import Batch
+from services.ledger.service.batch import Batch, Credit, Invoice
 from shared.events import Envelope, EventContractError, Payload, parse_inbound
 from shared.events import inbound as facts
 from shared.events import ledger as events
@@ -78,23 +78,23 @@ class Fact:
             raise UnknownDebtor("debtor")
         return row
 
-    def invoice(self, number: str, field: str) -> InvoiceRow:
+    def invoice(self, number: str, field: str) -> Invoice:
         """An invoice of this debtor; another debtor's counts as unknown."""
         row = self.batch.invoices.get(number)
         if row is None or row.debtor_id != self.debtor_id:
             raise UnknownInvoice(field)
         return row
 
-    def open_invoices(self) -> list[InvoiceRow]:
+    def open_invoices(self) -> list[Invoice]:
         return self.batch.open_invoices(self.debtor_id)
 
-    def held_credit(self, currency: str) -> DebtorCreditRow | None:
+    def held_credit(self, currency: str) -> Credit | None:
         return self.batch.credits.get((self.debtor_id, currency))
 
-    def credit(self, currency: str) -> DebtorCreditRow:
+    def credit(self, currency: str) -> Credit:
         row = self.held_credit(currency)
         if row is None:
-            row = DebtorCreditRow(
+            row = Credit(
                 creditor_id=self.creditor,
                 debtor_id=self.debtor_id,
                 currency=currency,
@@ -103,9 +103,7 @@ class Fact:
             self.batch.add_credit(row)
         return row
 
-    def settle(
-        self, row: InvoiceRow, share: Share, source: str, reference: str
-    ) -> None:
+    def settle(self, row: Invoice, share: Share, source: str, reference: str) -> None:
         """Lower an invoice's balance by `share`, noting where the money came from."""
         row.balance = share.balance_after
         row.status = allocation.status_for(share.balance_after).value
@@ -195,7 +193,7 @@ def _issue_invoice(fact: Fact, payload: facts.InboundInvoiceIssued) -> None:
         credit=held,
     )
 
-    row = InvoiceRow(
+    row = Invoice(
         creditor_id=fact.creditor,
         number=payload.number,
         debtor_id=fact.debtor_id,
@@ -390,7 +388,7 @@ def money(amount: Decimal, currency: str) -> Decimal:
     return quantize(Decimal(amount), currency)
 
 
-def open_item(row: InvoiceRow) -> OpenItem:
+def open_item(row: Invoice | InvoiceRow) -> OpenItem:
     return OpenItem(
         number=row.number,
         issued_on=row.issued_on,
