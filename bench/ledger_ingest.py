@@ -228,7 +228,9 @@ async def skip_to_end(bootstrap: str, group: str, topic: str) -> None:
     )
     await consumer.start()
     try:
-        await consumer.commit({TopicPartition(topic, p): o for p, o in ends.items()})
+        offsets = {TopicPartition(topic, p): o for p, o in ends.items()}
+        consumer.assign(list(offsets))  # a commit needs its partitions assigned
+        await consumer.commit(offsets)
     finally:
         await consumer.stop()
 
