@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
+from sqlalchemy.dialects.postgresql import ARRAY
 
 
 def insert_rows(
@@ -42,3 +43,15 @@ def insert_rows(
                 if wrap and values[index] is not None:
                     values[index] = Json(values[index])
             copy.write_row(values)
+
+
+def among(column: Any, values: Sequence[Any], dialect: str) -> sa.ColumnElement[bool]:
+    """`column IN (values)`; on PostgreSQL `= ANY(array)`, a single parameter.
+
+    psycopg rewrites a statement's placeholders before sending it, which for
+    hundreds of values costs more than the query itself.
+    """
+    if dialect != "postgresql":
+        return column.in_(values)  # type: ignore[no-any-return]
+    element = sa.Uuid() if isinstance(column.type, sa.Uuid) else sa.String()
+    return column == sa.any_(sa.bindparam(None, list(values), type_=ARRAY(element)))  # type: ignore[no-any-return]

@@ -30,7 +30,7 @@ from services.ledger.adapters.tables import (
     WriteOffRow,
 )
 from services.ledger.domain.allocation import InvoiceStatus
-from shared.db.bulk import insert_rows
+from shared.db.bulk import among, insert_rows
 from shared.events import Envelope, Payload
 from shared.events import inbound as facts
 from shared.outbox import enqueue_many
@@ -126,30 +126,32 @@ class Batch:
                         numbers.add(payload.invoice)
 
         c = self.creditor
+        d = self.session.connection().dialect.name
         for chunk in _chunks(debtors):
             for debtor in self._all(
                 select(DebtorRow).where(
-                    DebtorRow.creditor_id == c, col(DebtorRow.debtor_id).in_(chunk)
+                    DebtorRow.creditor_id == c,
+                    among(col(DebtorRow.debtor_id), chunk, d),
                 )
             ):
                 self.debtors[debtor.debtor_id] = debtor
             for invoice in self._records(
                 Invoice,
-                _INVOICES.c.debtor_id.in_(chunk),
+                among(_INVOICES.c.debtor_id, chunk, d),
                 _INVOICES.c.status == InvoiceStatus.OPEN.value,
             ):
                 self._keep_invoice(invoice)
-            for credit in self._records(Credit, _CREDITS.c.debtor_id.in_(chunk)):
+            for credit in self._records(Credit, among(_CREDITS.c.debtor_id, chunk, d)):
                 self.credits[(credit.debtor_id, credit.currency)] = credit
         for chunk in _chunks(numbers):
-            for invoice in self._records(Invoice, _INVOICES.c.number.in_(chunk)):
+            for invoice in self._records(Invoice, among(_INVOICES.c.number, chunk, d)):
                 self._keep_invoice(invoice)
         for chunk in _chunks(payment_ids):
             self.payments.update(
                 self.session.exec(
                     select(PaymentRow.payment_id).where(
                         PaymentRow.creditor_id == c,
-                        col(PaymentRow.payment_id).in_(chunk),
+                        among(col(PaymentRow.payment_id), chunk, d),
                     )
                 ).all()
             )
@@ -158,7 +160,7 @@ class Batch:
                 self.session.exec(
                     select(CreditNoteRow.number).where(
                         CreditNoteRow.creditor_id == c,
-                        col(CreditNoteRow.number).in_(chunk),
+                        among(col(CreditNoteRow.number), chunk, d),
                     )
                 ).all()
             )

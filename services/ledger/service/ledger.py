@@ -51,6 +51,7 @@ from services.ledger.service.views import (
     StatementView,
 )
 from shared.clock import Clock
+from shared.db.bulk import among
 from shared.events import Envelope, Payload
 from shared.events.creditors import CreditorUpdated
 from shared.events.parties import PostalAddress
@@ -324,7 +325,11 @@ class Ledger:
             seen.update(
                 session.exec(
                     select(ProcessedMessage.event_id).where(
-                        col(ProcessedMessage.event_id).in_(chunk)
+                        among(
+                            col(ProcessedMessage.event_id),
+                            chunk,
+                            session.connection().dialect.name,
+                        )
                     )
                 ).all()
             )
