@@ -159,23 +159,25 @@ async def baseline(bootstrap: str, records: list[tuple[bytes, bytes]]) -> float:
 def prepare_ledger(database_url: str, creditor: str) -> None:
     """Migrate a fresh database, add the creditor and its debtors (not timed)."""
     from services.ledger.service import CreditorProfile, Ledger
-
     from shared.clock import SystemClock
     from shared.db.engine import make_engine
     from shared.db.migrations import upgrade
 
     upgrade("ledger", database_url)
     ledger = Ledger(make_engine(database_url), SystemClock())
-    ledger.add_creditor(
-        CreditorProfile(
-            id=creditor,
-            legal_name="Bench Supplies GmbH",
-            country="DE",
-            timezone="Europe/Berlin",
-            currency="EUR",
-            language="de",
-        )
+    profile = CreditorProfile.model_validate(
+        {
+            "legal_name": "Bench Supplies GmbH",
+            "address": {"lines": ["Bench"], "city": "Berlin", "country": "DE"},
+            "country": "DE",
+            "timezone": "Europe/Berlin",
+            "currency": "EUR",
+            "language": "de",
+            "branding": {"sender_name": "Bench", "sender_email": "ar@bench.example"},
+            "payment_link": "https://pay.bench.example/",
+        }
     )
+    ledger.add_creditor(profile, creditor_id=creditor)
     occurred = datetime(2026, 1, 5, 9, tzinfo=UTC)
     debtors = [
         Envelope.wrap(
@@ -226,7 +228,9 @@ async def skip_to_end(bootstrap: str, group: str, topic: str) -> None:
     )
     await consumer.start()
     try:
-        await consumer.commit({TopicPartition(topic, p): o for p, o in ends.items()})
+        offsets = {TopicPartition(topic, p): o for p, o in ends.items()}
+        consumer.assign(list(offsets))  # a commit needs its partitions assigned
+        await consumer.commit(offsets)
     finally:
         await consumer.stop()
 

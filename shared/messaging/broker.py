@@ -71,13 +71,23 @@ def subscribe(
     *,
     consumer_group: str,
     consumer: ConsumerConfig = CONSUMER,
+    batch_of: int | None = None,
 ) -> None:
-    """Subscribe `handler(envelope)` to `topic` in `consumer_group`; note its DLQ."""
+    """Subscribe `handler(envelope)` to `topic` in `consumer_group`; note its DLQ.
+
+    With `batch_of`, `handler(message)` gets up to that many records a poll, as
+    one `KafkaMessage` whose `raw_message` is their tuple, and dead-letters the
+    bad ones itself; the offsets are committed once it returns.
+    """
+    options: dict[str, Any] = consumer.as_kwargs()
+    if batch_of is not None:
+        options |= {"batch": True, "max_records": batch_of}
+        options["max_poll_records"] = max(batch_of, consumer.max_poll_records)
     router.subscriber(
         topic.name,
         group_id=consumer_group,
         description=f"{topic.carries}.",
-        **consumer.as_kwargs(),
+        **options,
     )(handler)
     router.publisher(
         dlq_topic(topic.name),

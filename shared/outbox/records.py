@@ -7,6 +7,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel
 
+from shared.db.bulk import insert_rows
 from shared.events import Envelope
 from shared.topics import Topic
 
@@ -79,7 +80,7 @@ def enqueue_many(
         }
         for envelope in envelopes
     ]
-    session.connection().execute(sa.insert(table.__table__), rows)  # type: ignore[attr-defined]
+    insert_rows(session.connection(), table.__table__, rows)  # type: ignore[attr-defined]
 
 
 def create_outbox_table() -> None:

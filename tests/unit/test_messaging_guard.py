@@ -201,3 +201,43 @@ async def test_a_payload_the_handler_finds_invalid_is_dead_lettered_naming_the_f
     assert letter.body == raw
     assert "Beta GmbH" not in caplog.text
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+async def test_a_batch_whose_handler_fails_retryably_is_retried_whole(caplog):
+    seen: list[int] = []
+
+    async def handler(message: KafkaMessage) -> None:
+        seen.append(len(message.raw_message))
+        raise _LedgerUnavailable("database is down")
+
+    broker = build_broker(CommonSettings(), service="test")
+    router = envelope_router(broker, "overdue-test", backoff=Backoff(first=0))
+    subscribe(router, TOPIC, handler, consumer_group="overdue-test", batch_of=10)
+    broker.include_router(router)
+    caplog.set_level("WARNING", logger="shared.messaging.guard")
+
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish_batch(_envelope(), _envelope(), topic=TOPIC.name)
+
+    assert seen == [2]
+    [warning] = caplog.records
+    assert warning.getMessage() == "retry scheduled"
+    assert (warning.error, warning.records) == ("_LedgerUnavailable", 2)
+
+
+async def test_a_header_that_is_not_text_is_dropped_from_each_record_of_a_batch():
+    def record(offset: int, headers: list[tuple[str, bytes]]) -> ConsumerRecord:
+        return ConsumerRecord("t", 0, offset, 0, 0, b"k", b"{}", None, 1, 2, headers)
+
+    batch = (record(1, [("blob", b"\xff")]), record(2, [("traceparent", b"00")]))
+    parsed = []
+
+    async def parse(given):
+        parsed.append(given)
+        return given
+
+    await tolerate_binary_headers(batch, parse)
+
+    [given] = parsed
+    assert [r.headers for r in given] == [[], [("traceparent", b"00")]]
+    assert [r.offset for r in given] == [1, 2]

@@ -36,6 +36,15 @@ class OutboxMessage(OutboxRecord, LedgerTable, table=True):
     """An event the ledger recorded, waiting for the relay to publish it."""
 
     __tablename__ = OUTBOX_TABLE
+    __table_args__ = (
+        # The relay's next batch, found without walking past published rows.
+        sa.Index(
+            "ix_outbox_unpublished",
+            "position",
+            postgresql_where=sa.text("published_at IS NULL"),
+            sqlite_where=sa.text("published_at IS NULL"),
+        ),
+    )
 
 
 class CreditorRow(LedgerTable, table=True):

@@ -1,25 +1,15 @@
-"""Applying one inbound fact: parse it, decide with the domain, persist, report."""
+"""Applying one inbound fact to its batch: parse it, decide with the domain, report."""
 
 import re
 from collections.abc import Callable
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid5
 
 from pydantic import ValidationError
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from services.ledger.adapters.tables import (
-    AllocationRow,
-    CreditNoteRow,
-    DebtorCreditRow,
-    DebtorRow,
-    InvoiceRow,
-    OutboxMessage,
-    PaymentRow,
-    WriteOffRow,
-)
+from services.ledger.adapters.tables import DebtorRow, InvoiceRow
 from services.ledger.domain import allocation
 from services.ledger.domain.allocation import InvoiceStatus, OpenItem, Share
 from services.ledger.domain.errors import (
@@ -33,13 +23,13 @@ from services.ledger.domain.errors import (
     UnknownDebtor,
     UnknownInvoice,
 )
+from services.ledger.service.batch import Batch, Credit, Invoice
 from shared.events import Envelope, EventContractError, Payload, parse_inbound
 from shared.events import inbound as facts
 from shared.events import ledger as events
 from shared.events.errors import MisaddressedEvent, UnknownEventType
 from shared.events.parties import PostalAddress
 from shared.money import quantize
-from shared.outbox import enqueue
 from shared.topics import LEDGER_EVENTS
 
 ZERO = Decimal(0)
@@ -58,12 +48,12 @@ _NAMED_IN_MESSAGE = re.compile(r"^[A-Za-z]+\.(?P<field>[\w.\[\]]+): (?P<rest>.*)
 
 
 class Fact:
-    """One inbound fact being applied: its session, envelope and emitted events."""
+    """One inbound fact being applied to its batch: envelope and emitted events."""
 
-    def __init__(self, session: Session, envelope: Envelope, now: datetime) -> None:
-        self.session = session
+    def __init__(self, batch: Batch, envelope: Envelope) -> None:
+        self.batch = batch
         self.envelope = envelope
-        self.now = now
+        self.now = batch.now
         self.creditor = envelope.creditor
         assert envelope.debtor is not None  # parse_inbound checked the addressing
         self.debtor_id: str = envelope.debtor
@@ -79,57 +69,54 @@ class Fact:
             occurred_at=self.now,
             id=event_id,
         )
-        enqueue(self.session, OutboxMessage, envelope, LEDGER_EVENTS)
+        self.batch.add_event(envelope)
         self.emitted.append(event_id)
 
     def debtor(self) -> DebtorRow:
-        return load_debtor(self.session, self.creditor, self.debtor_id)
+        row = self.batch.debtors.get(self.debtor_id)
+        if row is None:
+            raise UnknownDebtor("debtor")
+        return row
 
-    def invoice(self, number: str, field: str) -> InvoiceRow:
+    def invoice(self, number: str, field: str) -> Invoice:
         """An invoice of this debtor; another debtor's counts as unknown."""
-        row = self.session.get(InvoiceRow, (self.creditor, number))
+        row = self.batch.invoices.get(number)
         if row is None or row.debtor_id != self.debtor_id:
             raise UnknownInvoice(field)
         return row
 
-    def open_invoices(self) -> list[InvoiceRow]:
-        query = select(InvoiceRow).where(
-            InvoiceRow.creditor_id == self.creditor,
-            InvoiceRow.debtor_id == self.debtor_id,
-            InvoiceRow.status == InvoiceStatus.OPEN.value,
-        )
-        return list(self.session.exec(query).all())
+    def open_invoices(self) -> list[Invoice]:
+        return self.batch.open_invoices(self.debtor_id)
 
-    def credit(self, currency: str) -> DebtorCreditRow:
-        key = (self.creditor, self.debtor_id, currency)
-        row = self.session.get(DebtorCreditRow, key)
+    def held_credit(self, currency: str) -> Credit | None:
+        return self.batch.credits.get((self.debtor_id, currency))
+
+    def credit(self, currency: str) -> Credit:
+        row = self.held_credit(currency)
         if row is None:
-            row = DebtorCreditRow(
+            row = Credit(
                 creditor_id=self.creditor,
                 debtor_id=self.debtor_id,
                 currency=currency,
                 amount=quantize(ZERO, currency),
             )
-            self.session.add(row)
+            self.batch.add_credit(row)
         return row
 
-    def settle(
-        self, row: InvoiceRow, share: Share, source: str, reference: str
-    ) -> None:
+    def settle(self, row: Invoice, share: Share, source: str, reference: str) -> None:
         """Lower an invoice's balance by `share`, noting where the money came from."""
         row.balance = share.balance_after
         row.status = allocation.status_for(share.balance_after).value
-        self.session.add(row)
-        self.session.add(
-            AllocationRow(
-                creditor_id=self.creditor,
-                invoice=row.number,
-                source=source,
-                source_ref=reference,
-                currency=row.currency,
-                amount=share.amount,
-                recorded_at=self.now,
-            )
+        self.batch.add_allocation(
+            {
+                "creditor_id": self.creditor,
+                "invoice": row.number,
+                "source": source,
+                "source_ref": reference,
+                "currency": row.currency,
+                "amount": share.amount,
+                "recorded_at": self.now,
+            }
         )
 
 
@@ -166,7 +153,7 @@ def _invalid(error: ValidationError) -> LedgerError:
 
 
 def _upsert_debtor(fact: Fact, payload: facts.InboundDebtorUpserted) -> None:
-    row = fact.session.get(DebtorRow, (fact.creditor, fact.debtor_id))
+    row = fact.batch.debtors.get(fact.debtor_id)
     details = payload.model_dump(mode="json")
     if row is None:
         row = DebtorRow(
@@ -175,11 +162,11 @@ def _upsert_debtor(fact: Fact, payload: facts.InboundDebtorUpserted) -> None:
             updated_at=fact.now,
             **details,
         )
+        fact.batch.add_debtor(row)
     else:
         for name, value in details.items():
             setattr(row, name, value)
         row.updated_at = fact.now
-    fact.session.add(row)
     fact.emit(debtor_event(row))
 
 
@@ -188,17 +175,14 @@ def _update_debtor(fact: Fact, payload: facts.InboundDebtorUpdated) -> None:
     for name, value in payload.model_dump(mode="json", exclude_unset=True).items():
         setattr(row, name, value)
     row.updated_at = fact.now
-    fact.session.add(row)
     fact.emit(debtor_event(row))
 
 
 def _issue_invoice(fact: Fact, payload: facts.InboundInvoiceIssued) -> None:
     fact.debtor()
-    if fact.session.get(InvoiceRow, (fact.creditor, payload.number)) is not None:
+    if payload.number in fact.batch.invoices:
         raise DuplicateInvoice("number")
-    credit = fact.session.get(
-        DebtorCreditRow, (fact.creditor, fact.debtor_id, payload.currency)
-    )
+    credit = fact.held_credit(payload.currency)
     held = money(credit.amount, payload.currency) if credit else ZERO
 
     issued = allocation.issue_invoice(
@@ -209,7 +193,7 @@ def _issue_invoice(fact: Fact, payload: facts.InboundInvoiceIssued) -> None:
         credit=held,
     )
 
-    row = InvoiceRow(
+    row = Invoice(
         creditor_id=fact.creditor,
         number=payload.number,
         debtor_id=fact.debtor_id,
@@ -222,13 +206,11 @@ def _issue_invoice(fact: Fact, payload: facts.InboundInvoiceIssued) -> None:
         status=InvoiceStatus.OPEN.value,
         recorded_at=fact.now,
     )
-    fact.session.add(row)
+    fact.batch.add_invoice(row)
     if credit is not None and issued.credit_applied > 0:
-        fact.session.flush()
         share = Share(payload.number, issued.credit_applied, issued.balance)
         fact.settle(row, share, "credit", "credit")
         credit.amount = issued.credit_left
-        fact.session.add(credit)
     fact.emit(
         events.InvoiceIssued(
             number=payload.number,
@@ -244,7 +226,7 @@ def _issue_invoice(fact: Fact, payload: facts.InboundInvoiceIssued) -> None:
 
 def _receive_payment(fact: Fact, payload: facts.InboundPaymentReceived) -> None:
     fact.debtor()
-    if fact.session.get(PaymentRow, (fact.creditor, payload.payment_id)) is not None:
+    if payload.payment_id in fact.batch.payments:
         raise DuplicatePayment("payment_id")
     rows = {row.number: row for row in fact.open_invoices()}
     if payload.invoice is not None and payload.invoice not in rows:
@@ -258,26 +240,24 @@ def _receive_payment(fact: Fact, payload: facts.InboundPaymentReceived) -> None:
         invoice=payload.invoice,
     )
 
-    fact.session.add(
-        PaymentRow(
-            creditor_id=fact.creditor,
-            payment_id=payload.payment_id,
-            debtor_id=fact.debtor_id,
-            currency=payload.currency,
-            amount=payload.amount,
-            received_on=payload.received_on,
-            invoice=payload.invoice,
-            reference=payload.reference,
-            unallocated=allocated.leftover,
-            recorded_at=fact.now,
-        )
+    fact.batch.add_payment(
+        {
+            "creditor_id": fact.creditor,
+            "payment_id": payload.payment_id,
+            "debtor_id": fact.debtor_id,
+            "currency": payload.currency,
+            "amount": payload.amount,
+            "received_on": payload.received_on,
+            "invoice": payload.invoice,
+            "reference": payload.reference,
+            "unallocated": allocated.leftover,
+            "recorded_at": fact.now,
+        }
     )
-    fact.session.flush()
     for share in allocated.shares:
         fact.settle(rows[share.invoice], share, "payment", payload.payment_id)
     credit = fact.credit(payload.currency)
     credit.amount = money(credit.amount, payload.currency) + allocated.leftover
-    fact.session.add(credit)
 
     balance = sum(
         (
@@ -311,7 +291,7 @@ def _receive_payment(fact: Fact, payload: facts.InboundPaymentReceived) -> None:
 
 def _issue_credit_note(fact: Fact, payload: facts.InboundCreditNoteIssued) -> None:
     fact.debtor()
-    if fact.session.get(CreditNoteRow, (fact.creditor, payload.number)) is not None:
+    if payload.number in fact.batch.credit_notes:
         raise DuplicateCreditNote("number")
 
     if payload.invoice is not None:
@@ -332,18 +312,18 @@ def _issue_credit_note(fact: Fact, payload: facts.InboundCreditNoteIssued) -> No
         )
         shares, leftover = allocated.shares, allocated.leftover
 
-    fact.session.add(
-        CreditNoteRow(
-            creditor_id=fact.creditor,
-            number=payload.number,
-            debtor_id=fact.debtor_id,
-            invoice=payload.invoice,
-            issued_on=payload.issued_on,
-            currency=payload.currency,
-            amount=payload.amount,
-            reason=payload.reason,
-            recorded_at=fact.now,
-        )
+    fact.batch.add_credit_note(
+        {
+            "creditor_id": fact.creditor,
+            "number": payload.number,
+            "debtor_id": fact.debtor_id,
+            "invoice": payload.invoice,
+            "issued_on": payload.issued_on,
+            "currency": payload.currency,
+            "amount": payload.amount,
+            "reason": payload.reason,
+            "recorded_at": fact.now,
+        }
     )
     for share in shares:
         row = rows[share.invoice]
@@ -362,7 +342,6 @@ def _issue_credit_note(fact: Fact, payload: facts.InboundCreditNoteIssued) -> No
     if leftover > 0:
         credit = fact.credit(payload.currency)
         credit.amount = money(credit.amount, payload.currency) + leftover
-        fact.session.add(credit)
 
 
 def _write_off(fact: Fact, payload: facts.InboundInvoiceWrittenOff) -> None:
@@ -373,17 +352,16 @@ def _write_off(fact: Fact, payload: facts.InboundInvoiceWrittenOff) -> None:
 
     row.balance = quantize(ZERO, row.currency)
     row.status = InvoiceStatus.WRITTEN_OFF.value
-    fact.session.add(row)
-    fact.session.add(
-        WriteOffRow(
-            creditor_id=fact.creditor,
-            invoice=row.number,
-            written_off_on=payload.written_off_on,
-            currency=row.currency,
-            amount=amount,
-            reason=payload.reason,
-            recorded_at=fact.now,
-        )
+    fact.batch.add_write_off(
+        {
+            "creditor_id": fact.creditor,
+            "invoice": row.number,
+            "written_off_on": payload.written_off_on,
+            "currency": row.currency,
+            "amount": amount,
+            "reason": payload.reason,
+            "recorded_at": fact.now,
+        }
     )
     fact.emit(
         events.InvoiceWrittenOff(
@@ -410,7 +388,7 @@ def money(amount: Decimal, currency: str) -> Decimal:
     return quantize(Decimal(amount), currency)
 
 
-def open_item(row: InvoiceRow) -> OpenItem:
+def open_item(row: Invoice | InvoiceRow) -> OpenItem:
     return OpenItem(
         number=row.number,
         issued_on=row.issued_on,

@@ -239,3 +239,56 @@ async def _dead_letters_of(bootstrap: str, group: str, count: int) -> list:
     finally:
         await reader.stop()
     return letters
+
+
+async def test_one_bad_fact_in_a_batch_is_dead_lettered_and_the_others_recorded(
+    ledger, creditor, kafka_bootstrap, producer
+):
+    debtor, issued = _facts(creditor)
+
+    def paid(payment_id: str, currency: str) -> Envelope:
+        return Envelope.wrap(
+            InboundPaymentReceived(
+                payment_id=payment_id,
+                currency=currency,
+                amount="100.00",
+                received_on=date(2026, 1, 20),
+                invoice="INV-1" if currency == "EUR" else None,
+            ),
+            creditor=creditor,
+            debtor="d1",
+            occurred_at=NOW,
+        )
+
+    refused, first, second = paid("P-9", "USD"), paid("P-1", "EUR"), paid("P-2", "EUR")
+    malformed = b'{"id": "not an envelope"}'
+    group = f"overdue-ledger-test-{uuid4()}"
+    await _start_at_the_end(kafka_bootstrap, group)
+    # All sent before the consumer starts: its first poll takes them as one batch.
+    await _send(producer, debtor, issued, first, refused)
+    await producer.send_and_wait(LEDGER_INBOUND.name, malformed, key=b"x")
+    await _send(producer, second)
+    app = create_app(
+        LedgerSettings(kafka_bootstrap_servers=kafka_bootstrap, consumer_group=group),
+        ledger=ledger,
+    )
+
+    await app.start()
+    try:
+        letters = await _dead_letters_of(kafka_bootstrap, group, count=2)
+        await _eventually(lambda: _processed(ledger, second.id), "the last payment")
+    finally:
+        await app.stop()
+
+    reasons = {
+        letter.value: dict(letter.headers)["x-dlq-reason"].decode()
+        for letter in letters
+    }
+    assert reasons[refused.to_bytes()].startswith("currency: ")
+    assert reasons[malformed].startswith("id: ")
+    assert not _processed(ledger, refused.id)
+    assert [p.payment_id for p in ledger.statement(creditor, "d1").payments] == [
+        "P-1",
+        "P-2",
+    ]
+    assert _outbox_types(ledger).count("payment.received") == 2

@@ -20,6 +20,7 @@ from services.ledger.adapters.tables import (
 from services.ledger.domain.errors import (
     CurrencyMismatch,
     DuplicateInvoice,
+    DuplicatePayment,
     LedgerError,
     OverCredit,
     UnknownCreditor,
@@ -443,6 +444,119 @@ def test_record_many_takes_a_batch_with_a_repeated_envelope_once(
 
     assert [r.duplicate for r in results] == [False, False, True]
     assert count(engine, InvoiceRow) == 1
+
+
+def mixed_facts(creditor: str) -> list[Envelope]:
+    """Two debtors' facts, each one building on earlier ones of the same batch."""
+    return [
+        fact(debtor(), creditor=creditor),
+        fact(invoice("INV-1", "100.00", "2026-01-19"), creditor=creditor),
+        fact(payment("P-1", "100.00", invoice="INV-1"), creditor=creditor),
+        fact(payment("P-2", "30.00"), creditor=creditor),
+        fact(invoice("INV-2", "50.00", "2026-02-19"), creditor=creditor),
+        fact(InboundDebtorUpdated(email="billing@beta.example"), creditor=creditor),
+        fact(debtor("Gamma AG"), debtor="d2", creditor=creditor),
+        fact(invoice("INV-3", "80.00", "2026-02-01"), debtor="d2", creditor=creditor),
+        fact(
+            InboundCreditNoteIssued(
+                number="CN-1",
+                issued_on=date(2026, 1, 6),
+                currency="EUR",
+                amount="30.00",
+                invoice="INV-3",
+            ),
+            debtor="d2",
+            creditor=creditor,
+        ),
+        fact(
+            InboundInvoiceWrittenOff(number="INV-2", written_off_on=date(2026, 3, 1)),
+            creditor=creditor,
+        ),
+        fact(payment("P-3", "50.00"), debtor="d2", creditor=creditor),
+    ]
+
+
+def test_a_batch_records_what_its_facts_one_by_one_would(
+    ledger: Ledger, engine: Engine, acme: str
+):
+    ledger.add_creditor(PROFILE, creditor_id="solo")
+    for envelope in mixed_facts("solo"):
+        ledger.record("solo", envelope)
+
+    results = ledger.record_many(acme, mixed_facts(acme))
+
+    def events(creditor: str) -> list[tuple[str, Any]]:
+        return [
+            (e["type"], e["data"]) for e in outbox(engine) if e["creditor"] == creditor
+        ]
+
+    assert events(acme) == events("solo")
+    assert [len(r.emitted) for r in results] == [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
+    for debtor_id in ("d1", "d2"):
+        batch = ledger.statement(acme, debtor_id).model_dump(exclude={"debtor"})
+        solo = ledger.statement("solo", debtor_id).model_dump(exclude={"debtor"})
+        assert batch == solo
+    assert ledger.invoice(acme, "INV-2").status == "written_off"
+    assert ledger.debtor(acme, "d1").email == "billing@beta.example"
+
+
+def test_a_batch_emits_the_same_event_ids_when_recorded_again(
+    ledger: Ledger, engine: Engine, acme: str
+):
+    facts = mixed_facts(acme)
+
+    first = ledger.record_many(acme, facts)
+    again = ledger.record_many(acme, facts)
+
+    emitted = [e["id"] for e in outbox(engine) if e["creditor"] == acme]
+    assert emitted == [str(i) for r in first for i in r.emitted]
+    assert all(r.duplicate and r.emitted == () for r in again)
+
+
+def test_a_payment_before_its_invoice_in_a_batch_is_refused_at_its_index(
+    ledger: Ledger, engine: Engine, acme: str
+):
+    batch = [
+        fact(debtor()),
+        fact(payment("P-1", "100.00", invoice="INV-1")),
+        fact(invoice("INV-1", "100.00", "2026-01-19")),
+    ]
+
+    with pytest.raises(UnknownInvoice) as refused:
+        ledger.record_many(acme, batch)
+
+    assert (refused.value.index, refused.value.field) == (1, "invoice")
+    assert count(engine, InvoiceRow) == 0
+    assert outbox(engine) == []
+
+
+def test_a_payment_id_twice_in_one_batch_is_refused_at_the_second(
+    ledger: Ledger, engine: Engine, acme: str
+):
+    batch = [
+        fact(debtor()),
+        fact(invoice("INV-1", "100.00", "2026-01-19")),
+        fact(payment("P-1", "40.00")),
+        fact(payment("P-1", "40.00")),
+    ]
+
+    with pytest.raises(DuplicatePayment) as refused:
+        ledger.record_many(acme, batch)
+
+    assert refused.value.index == 3
+    assert count(engine, PaymentRow) == 0
+
+
+def test_the_first_refusal_of_a_batch_is_reported_though_a_later_fact_is_malformed(
+    ledger: Ledger, acme: str
+):
+    malformed = fact(debtor()).model_copy(update={"data": {"name": 7}})
+    batch = [fact(debtor()), fact(payment("P-1", "10.00", "NOPE")), malformed]
+
+    with pytest.raises(UnknownInvoice) as refused:
+        ledger.record_many(acme, batch)
+
+    assert refused.value.index == 1
 
 
 def test_a_credit_note_naming_no_invoice_settles_oldest_due_first_then_is_credit(
