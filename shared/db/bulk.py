@@ -27,6 +27,7 @@ def insert_rows(
         connection.execute(sa.insert(table), rows)
         return
 
+    import psycopg
     from psycopg.types.json import Json
 
     names = list(rows[0])
@@ -36,13 +37,17 @@ def insert_rows(
 
     driver = connection.connection.driver_connection
     assert driver is not None
-    with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        for row in rows:
-            values = [row[name] for name in names]
-            for index, wrap in enumerate(as_json):
-                if wrap and values[index] is not None:
-                    values[index] = Json(values[index])
-            copy.write_row(values)
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                values = [row[name] for name in names]
+                for index, wrap in enumerate(as_json):
+                    if wrap and values[index] is not None:
+                        values[index] = Json(values[index])
+                copy.write_row(values)
+    except psycopg.errors.IntegrityError as clash:
+        # Past SQLAlchemy, so translate as it would: callers catch its class.
+        raise sa.exc.IntegrityError(statement, None, clash) from clash
 
 
 def among(column: Any, values: Sequence[Any], dialect: str) -> sa.ColumnElement[bool]:

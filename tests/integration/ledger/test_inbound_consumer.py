@@ -18,7 +18,6 @@ from services.ledger.service import CreditorProfile, Ledger
 from services.ledger.settings import LedgerSettings
 from shared.clock import SystemClock
 from shared.db.engine import make_engine
-from shared.db.migrations import upgrade
 from shared.events import Envelope
 from shared.events.inbound import (
     InboundDebtorUpserted,
@@ -48,8 +47,7 @@ PROFILE = CreditorProfile.model_validate(
 
 @pytest.fixture
 def ledger() -> Iterator[Ledger]:
-    with fresh_postgres_database() as url:
-        upgrade("ledger", url)
+    with fresh_postgres_database(migrated_for="ledger") as url:
         engine = make_engine(url)
         yield Ledger(engine, SystemClock())
         engine.dispose()

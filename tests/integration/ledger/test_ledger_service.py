@@ -75,8 +75,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         yield engine
         engine.dispose()
         return
-    with fresh_postgres_database() as url:
-        upgrade("ledger", url)
+    with fresh_postgres_database(migrated_for="ledger") as url:
         engine = make_engine(url)
         yield engine
         engine.dispose()
