@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 
-from services.ledger.domain.errors import Conflict, Invalid, LedgerError, NotFound
+from services.ledger.domain.errors import Conflict, Invalid, NotFound
 from services.ledger.http.requests import (
     CreditNoteRequest,
     DebtorRequest,
@@ -246,7 +246,18 @@ def ledger_router(
                 "required": True,
                 "description": "An open-items export, as docs/csv-import.md "
                 "describes: any of its encodings, separators and column names.",
-                "content": {"text/csv": {"schema": {"type": "string"}}},
+                "content": {
+                    "text/csv": {"schema": {"type": "string"}},
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "file": {"type": "string", "format": "binary"}
+                            },
+                            "required": ["file"],
+                        }
+                    },
+                },
             }
         },
     )
@@ -257,9 +268,7 @@ def ledger_router(
     ) -> JSONResponse:
         """Record an open-items CSV file whole, or nothing of it if a line is bad;
         a 422 then lists every bad line. Importing a file again records nothing."""
-        if request.headers.get("content-type", "").startswith("multipart/"):
-            raise _NotTheFileItself()
-        data = await request.body()
+        data = await _uploaded(request)
         if not data.strip():
             raise _EmptyFile()
         print_ = fingerprint(request.method, request.url.path, data)
@@ -339,16 +348,15 @@ def ledger_router(
     return router
 
 
-class _NotTheFileItself(LedgerError):
-    # TODO(#3): accept a multipart form's `file` too; parsing one needs
-    # python-multipart, which is not a dependency yet.
-    status = 415
-
-    def __init__(self) -> None:
-        super().__init__(
-            "send the file itself as the body, with Content-Type: text/csv",
-            field="Content-Type",
-        )
+async def _uploaded(request: Request) -> bytes:
+    """The file: the body itself, or the `file` field of a multipart form."""
+    if not request.headers.get("content-type", "").startswith("multipart/"):
+        return await request.body()
+    form = await request.form()
+    upload = form.get("file")
+    if upload is None or isinstance(upload, str):
+        raise _EmptyFile()
+    return await upload.read()
 
 
 class _EmptyFile(Invalid):

@@ -547,15 +547,24 @@ def test_a_file_the_ledger_refuses_names_the_line(billed: Api) -> None:
     ]
 
 
-def test_a_multipart_upload_is_refused_asking_for_the_file_itself(api: Api) -> None:
+def test_a_file_uploaded_as_a_form_is_imported_like_a_plain_body(api: Api) -> None:
     data = (DATA / "good-utf8-comma.csv").read_bytes()
 
-    refused = api.client.post(
+    posted = api.client.post(
         "/v1/imports", files={"file": ("open-items.csv", data)}, headers=api.auth(False)
     )
 
-    assert refused.status_code == 415
-    assert error_of(refused)["field"] == "Content-Type"
+    assert posted.status_code == 201
+    assert posted.json()["recorded"] > 0
+
+
+def test_a_form_without_a_file_is_422_naming_the_file(api: Api) -> None:
+    refused = api.client.post(
+        "/v1/imports", files={"other": ("notes.txt", b"x")}, headers=api.auth(False)
+    )
+
+    assert refused.status_code == 422
+    assert error_of(refused)["field"] == "file"
     assert api.facts() == []
 
 
