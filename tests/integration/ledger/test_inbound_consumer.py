@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from services.ledger.adapters.tables import InvoiceRow, OutboxMessage, ProcessedMessage
 from services.ledger.app import create_app
-from services.ledger.service import CreditorProfile, Ledger
+from services.ledger.service import Ledger
 from services.ledger.settings import LedgerSettings
 from shared.clock import SystemClock
 from shared.db.engine import make_engine
@@ -26,23 +26,12 @@ from shared.events.inbound import (
 )
 from shared.topics import LEDGER_INBOUND
 from tests.support.databases import fresh_postgres_database
+from tests.support.ledger import PROFILE
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("kafka_topics")]
 
 TIMEOUT = 60.0
 NOW = datetime(2026, 1, 5, 10, tzinfo=UTC)
-PROFILE = CreditorProfile.model_validate(
-    {
-        "legal_name": "ACME Supplies GmbH",
-        "address": {"lines": ["ACME"], "city": "Berlin", "country": "DE"},
-        "country": "DE",
-        "timezone": "Europe/Berlin",
-        "currency": "EUR",
-        "language": "de",
-        "branding": {"sender_name": "ACME", "sender_email": "ar@acme.example"},
-        "payment_link": "https://pay.acme.example/",
-    }
-)
 
 
 @pytest.fixture
