@@ -23,3 +23,7 @@ app.add_typer(policy_app, name="policy")
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

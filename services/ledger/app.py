@@ -41,9 +41,9 @@ DESCRIPTION = (
 )
 
 # Facts a poll hands the ledger at most; one transaction per creditor among them.
-# TODO(#3): about 950 facts/s end to end on 2 cores, short of a quarter of plain
-# Kafka (about 2,600 here): recording and the relay share one process and its
-# GIL. docs/performance.md has the figures and the next steps.
+# TODO(#3): end to end on 2 cores the ledger is short of a quarter of plain
+# Kafka (about 2,600 events/s here), even with the relay in its own process.
+# docs/performance.md has the figures and the next steps.
 BATCH_SIZE = 500
 
 logger = logging.getLogger(__name__)

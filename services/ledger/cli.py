@@ -1,6 +1,8 @@
 """`overdue ledger` commands."""
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
 import typer
 from babel.languages import get_official_languages
@@ -12,6 +14,7 @@ from services.ledger.app import DESCRIPTION, SERVICE, create_app
 from services.ledger.domain.errors import LedgerError
 from services.ledger.http.app import create_http
 from services.ledger.imports.recording import import_open_items
+from services.ledger.relay import CHILD_POLL_INTERVAL, relay_until_stopped
 from services.ledger.service import CreditorProfile, Ledger
 from services.ledger.settings import LedgerSettings
 from shared.clock import SystemClock
@@ -19,6 +22,7 @@ from shared.db.engine import make_engine
 from shared.db.migrations import upgrade
 from shared.events.creditors import BankDetails, Branding
 from shared.events.parties import PostalAddress
+from shared.logging import configure_logging
 from shared.messaging.commands import add_service_commands, database_option
 from shared.messaging.dlq import reason_for
 from shared.policy import PolicyError, load_policy
@@ -158,3 +162,48 @@ def import_file(
 def _official_language(country: str) -> str:
     languages = get_official_languages(country.upper())
     return languages[0] if languages else "en"
+
+
+@app.command("relay")
+def relay(
+    database: str | None = DATABASE_OPTION,
+    kafka: str | None = typer.Option(
+        None,
+        "--kafka",
+        metavar="HOST:PORT[,...]",
+        help="Kafka bootstrap servers "
+        "(env: OVERDUE_KAFKA_BOOTSTRAP_SERVERS, KAFKA_BOOTSTRAP_SERVERS).",
+    ),
+    poll_interval: float = typer.Option(
+        CHILD_POLL_INTERVAL,
+        "--poll-interval",
+        min=0.001,
+        help="Seconds between looks at an empty outbox.",
+    ),
+    parent: int | None = typer.Option(
+        None, "--parent", metavar="PID", help="Stop when process PID ends."
+    ),
+) -> None:
+    """Publish the ledger's outbox to Kafka until stopped (SIGTERM or Ctrl-C).
+
+    `overdue ledger serve` runs this beside itself; run it alone to publish
+    from a separate host, or with `OVERDUE_LEDGER_RELAY=in-process` serving.
+    """
+    overrides: dict[str, Any] = {
+        "database_url": database,
+        "kafka_bootstrap_servers": kafka,
+    }
+    settings = LedgerSettings(**{k: v for k, v in overrides.items() if v is not None})
+    configure_logging(settings.log_level, settings.log_format)
+    engine = make_engine(settings.database_url)
+    try:
+        asyncio.run(
+            relay_until_stopped(
+                engine,
+                settings.kafka_bootstrap_servers,
+                poll_interval=poll_interval,
+                parent=parent,
+            )
+        )
+    finally:
+        engine.dispose()

@@ -1,5 +1,6 @@
 """The base of every event payload, and of the parts payloads are made of."""
 
+import functools
 import types
 import typing
 from decimal import Decimal
@@ -71,18 +72,25 @@ def _fit_amounts(part: BaseModel, currency: object, path: str) -> None:
         currency = own
     if not isinstance(currency, str):
         return
-    for name, info in type(part).model_fields.items():
-        value = getattr(part, name)
-        where = f"{path}.{name}"
+    money = _money_fields(type(part))
+    for name, value in part.__dict__.items():
         if isinstance(value, Decimal):
-            if is_money_field(info):
-                part.__dict__[name] = _fit(value, currency, where)
+            if name in money:
+                part.__dict__[name] = _fit(value, currency, f"{path}.{name}")
         elif isinstance(value, BaseModel):
-            _fit_amounts(value, currency, where)
+            _fit_amounts(value, currency, f"{path}.{name}")
         elif isinstance(value, list):
             for index, item in enumerate(value):
                 if isinstance(item, BaseModel):
-                    _fit_amounts(item, currency, f"{where}[{index}]")
+                    _fit_amounts(item, currency, f"{path}.{name}[{index}]")
+
+
+@functools.cache
+def _money_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The money fields of a model, looked up once: every payload checks them."""
+    return frozenset(
+        name for name, info in model.model_fields.items() if is_money_field(info)
+    )
 
 
 def _fit(amount: Decimal, currency: str, where: str) -> Decimal:

@@ -88,3 +88,11 @@ def test_serve_explains_its_options(service):
     assert result.exit_code == 0
     for option in ("--host", "--port", "--database", "--kafka"):
         assert option in result.output
+
+
+def test_ledger_relay_explains_its_options():
+    result = CliRunner().invoke(cli, ["ledger", "relay", "--help"])
+
+    assert result.exit_code == 0
+    for option in ("--database", "--kafka", "--poll-interval", "--parent"):
+        assert option in result.output

@@ -1,17 +1,16 @@
 """The ledger's process: inbound consumer, outbox relay and the `/v1` API, together."""
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import event
 
-from services.ledger.adapters.tables import IdempotencyKeyRow, OutboxMessage
+from services.ledger.adapters.tables import IdempotencyKeyRow
 from services.ledger.app import DESCRIPTION, create_app
 from services.ledger.domain.errors import LedgerError
 from services.ledger.http.routes import ledger_router
+from services.ledger.relay import relay_in_child, relay_in_process
 from services.ledger.service import Ledger
 from services.ledger.settings import LedgerSettings
 from shared.clock import Clock, SystemClock
@@ -21,7 +20,6 @@ from shared.http.errors import install_error_handlers
 from shared.http.idempotency import IdempotencyStore, KeyReusedForAnotherRequest
 from shared.messaging.broker import project_version
 from shared.messaging.http import http_app
-from shared.outbox import start_relay
 from shared.policy import PolicyError
 
 TITLE = "overdue ledger"
@@ -35,21 +33,12 @@ def create_http(settings: LedgerSettings, *, clock: Clock | None = None) -> Fast
 
     @asynccontextmanager
     async def relay(_: FastAPI) -> AsyncIterator[None]:
-        async with start_relay(
-            engine, OutboxMessage, bootstrap_servers=settings.kafka_bootstrap_servers
-        ) as running:
-            # Publish as soon as a transaction commits instead of at the next poll;
-            # commits happen in worker threads, hence the thread-safe hand-over.
-            loop = asyncio.get_running_loop()
-
-            def wake(_connection: object) -> None:
-                loop.call_soon_threadsafe(running.wake)
-
-            event.listen(engine, "commit", wake)
-            try:
+        if settings.relay == "process":
+            async with relay_in_child(settings):
                 yield
-            finally:
-                event.remove(engine, "commit", wake)
+        else:
+            async with relay_in_process(engine, settings):
+                yield
 
     app = http_app(
         create_app(settings, ledger=ledger),

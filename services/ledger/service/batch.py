@@ -299,7 +299,18 @@ _CREDITS: sa.Table = DebtorCreditRow.__table__  # type: ignore[attr-defined]
 
 
 def _values(table: type[Any], row: Any) -> dict[str, Any]:
-    return {c.name: getattr(row, c.name) for c in table.__table__.columns}
+    return {name: getattr(row, name) for name in _columns(table)}
+
+
+def _columns(table: type[Any]) -> tuple[str, ...]:
+    """A table's column names; iterating `Table.columns` costs more than a tuple."""
+    names = _COLUMNS.get(table)
+    if names is None:
+        names = _COLUMNS[table] = tuple(c.name for c in table.__table__.columns)
+    return names
+
+
+_COLUMNS: dict[type[Any], tuple[str, ...]] = {}
 
 
 def _key(row: Any, names: list[str]) -> tuple[Any, ...]:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from uuid import uuid4
 
 import httpx
@@ -673,8 +673,9 @@ def test_the_openapi_document_shows_every_route_with_auth_and_errors(
 
 
 @pytest.mark.usefixtures("kafka_topics")
+@pytest.mark.parametrize("relay", ["process", "in-process"])
 async def test_a_posted_fact_reaches_ledger_events_through_the_relay(
-    tmp_path: Path, kafka_bootstrap: str
+    tmp_path: Path, kafka_bootstrap: str, relay: Literal["process", "in-process"]
 ) -> None:
     creditor = f"acme-{uuid4().hex[:8]}"
     with database_url("postgresql", tmp_path) as url:
@@ -682,6 +683,7 @@ async def test_a_posted_fact_reaches_ledger_events_through_the_relay(
             database_url=url,
             kafka_bootstrap_servers=kafka_bootstrap,
             consumer_group=f"overdue-ledger-test-{uuid4()}",
+            relay=relay,
         )
         app = create_http(settings)
         engine = make_engine(url)

@@ -40,6 +40,7 @@ from shared.events.inbound import (
     InboundInvoiceWrittenOff,
     InboundPaymentReceived,
 )
+from shared.events.registry import EVENT_TYPES
 from shared.policy import PolicyError
 from tests.support.databases import fresh_postgres_database, sqlite_url
 
@@ -510,6 +511,44 @@ def test_a_batch_emits_the_same_event_ids_when_recorded_again(
     emitted = [e["id"] for e in outbox(engine) if e["creditor"] == acme]
     assert emitted == [str(i) for r in first for i in r.emitted]
     assert all(r.duplicate and r.emitted == () for r in again)
+
+
+def test_every_event_the_ledger_emits_is_byte_for_byte_its_validated_envelope(
+    ledger: Ledger, engine: Engine, acme: str
+):
+    # JPY has no minor unit: its amounts must keep no decimals on the wire.
+    yen = [
+        fact(invoice("INV-Y", "1200", "2026-02-01", currency="JPY"), debtor="d2"),
+        fact(payment("P-Y", "1500", currency="JPY"), debtor="d2"),
+        fact(invoice("INV-Z", "200", "2026-02-02", currency="JPY"), debtor="d2"),
+    ]
+
+    ledger.record_many(acme, [*mixed_facts(acme), *yen])
+
+    with Session(engine) as session:
+        stored = session.exec(
+            select(OutboxMessage.envelope).where(OutboxMessage.topic == "ledger.events")
+        ).all()
+    types = set()
+    for raw in stored:
+        envelope = Envelope.from_bytes(raw)
+        validated = EVENT_TYPES[envelope.type].model_validate(envelope.data)
+        rebuilt = Envelope.wrap(
+            validated,
+            creditor=envelope.creditor,
+            debtor=envelope.debtor,
+            occurred_at=envelope.occurred_at,
+            id=envelope.id,
+        )
+        assert raw == rebuilt.to_bytes()
+        types.add(envelope.type)
+    assert types == {
+        "debtor.upserted",
+        "invoice.issued",
+        "payment.received",
+        "invoice.adjusted",
+        "invoice.written_off",
+    }
 
 
 def test_a_payment_before_its_invoice_in_a_batch_is_refused_at_its_index(

@@ -1,0 +1,135 @@
+"""The ledger's outbox relay, in the serving process or in a child process of it.
+
+In a child process the relay has a core of its own: recording and publishing
+no longer share one interpreter lock. A commit in the parent cannot wake it,
+so it polls often instead.
+"""
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import Engine, event
+
+from services.ledger.adapters.tables import OutboxMessage
+from services.ledger.settings import LedgerSettings
+from shared.outbox import start_relay
+
+# How often a relay in its own process looks for new rows when it found none.
+CHILD_POLL_INTERVAL = 0.02
+# How long a stopping relay may take to finish its batch before it is killed.
+STOP_TIMEOUT = 10.0
+# How long to wait before starting a relay process again after it died.
+RESTART_DELAY = 1.0
+# How often a relay process checks that the process serving beside it lives.
+PARENT_CHECK_INTERVAL = 1.0
+
+logger = logging.getLogger(__name__)
+
+
+@asynccontextmanager
+async def relay_in_process(
+    engine: Engine, settings: LedgerSettings
+) -> AsyncIterator[None]:
+    """Run the relay in this process, woken by every commit on `engine`."""
+    async with start_relay(
+        engine, OutboxMessage, bootstrap_servers=settings.kafka_bootstrap_servers
+    ) as running:
+        # Publish as soon as a transaction commits instead of at the next poll;
+        # commits happen in worker threads, hence the thread-safe hand-over.
+        loop = asyncio.get_running_loop()
+
+        def wake(_connection: object) -> None:
+            loop.call_soon_threadsafe(running.wake)
+
+        event.listen(engine, "commit", wake)
+        try:
+            yield
+        finally:
+            event.remove(engine, "commit", wake)
+
+
+async def relay_until_stopped(
+    engine: Engine,
+    bootstrap_servers: str,
+    *,
+    poll_interval: float,
+    parent: int | None = None,
+) -> None:
+    """Run the relay until SIGTERM or SIGINT, or until process `parent` is gone:
+    the body of `overdue ledger relay`."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+
+    async with start_relay(
+        engine,
+        OutboxMessage,
+        bootstrap_servers=bootstrap_servers,
+        poll_interval=poll_interval,
+    ):
+        while not stop.is_set():
+            # A parent killed outright cannot stop its relay: it is adopted.
+            if parent is not None and os.getppid() != parent:
+                logger.warning("serving process gone, outbox relay stopping")
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), PARENT_CHECK_INTERVAL)
+
+
+@asynccontextmanager
+async def relay_in_child(settings: LedgerSettings) -> AsyncIterator[None]:
+    """Run `overdue ledger relay` beside this process, and stop it on the way out.
+
+    The database URL goes to the child in its environment, not on its command
+    line, where any user of the host could read it. A child that dies is
+    started again; the outbox keeps what it had not published.
+    """
+    environment = {
+        **os.environ,
+        "OVERDUE_LEDGER_DATABASE_URL": settings.database_url,
+        "OVERDUE_KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
+    }
+    argv = [sys.executable, "-m", "shared.cli", "ledger", "relay"]
+    argv += ["--poll-interval", str(CHILD_POLL_INTERVAL), "--parent", str(os.getpid())]
+    stopping = asyncio.Event()
+    started = asyncio.Event()
+    child: asyncio.subprocess.Process | None = None
+
+    async def supervise() -> None:
+        nonlocal child
+        while not stopping.is_set():
+            child = await asyncio.create_subprocess_exec(*argv, env=environment)
+            started.set()
+            logger.info("outbox relay process started", extra={"pid": child.pid})
+            code = await child.wait()
+            if stopping.is_set():
+                return
+            logger.error(
+                "outbox relay process ended, starting it again",
+                extra={"pid": child.pid, "exit_code": code},
+            )
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stopping.wait(), RESTART_DELAY)
+
+    supervisor = asyncio.create_task(supervise(), name="ledger-relay-process")
+    await started.wait()
+    try:
+        yield
+    finally:
+        stopping.set()
+        if child is not None and child.returncode is None:
+            child.terminate()
+            try:
+                await asyncio.wait_for(child.wait(), STOP_TIMEOUT)
+            except TimeoutError:
+                logger.error("outbox relay process did not stop, killed")
+                child.kill()
+                await child.wait()
+        await supervisor
