@@ -1,12 +1,14 @@
 """Throwaway databases for tests: SQLite files, fresh PostgreSQL databases."""
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from shared.db.engine import make_engine, normalise_url
 from shared.db.migrations import head_revision, upgrade
@@ -19,6 +21,9 @@ def server_url() -> str:
     from shared.devstack.state import endpoints
 
     return endpoints().database_url
+
+
+DROP_ATTEMPTS = 20
 
 
 @contextmanager
@@ -40,11 +45,29 @@ def fresh_postgres_database(migrated_for: str | None = None) -> Iterator[str]:
     try:
         yield admin_url.set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.connect().execution_options(
-            isolation_level="AUTOCOMMIT"
-        ) as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _drop(admin, name)
         admin.dispose()
+
+
+def _drop(admin: Engine, name: str) -> None:
+    """Drop a test database, waiting out an autovacuum worker still inside it.
+
+    `WITH (FORCE)` ends the tests' own sessions, but not a worker of the
+    server's, which the test role may not terminate; it leaves within moments.
+    """
+    for attempt in range(DROP_ATTEMPTS):
+        try:
+            with admin.connect().execution_options(
+                isolation_level="AUTOCOMMIT"
+            ) as connection:
+                connection.execute(
+                    text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                )
+            return
+        except DBAPIError:
+            if attempt == DROP_ATTEMPTS - 1:
+                raise
+            time.sleep(0.5)
 
 
 def _migrated_template(connection: Connection, service: str) -> str:
