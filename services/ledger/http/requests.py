@@ -17,7 +17,7 @@ from shared.events.inbound import (
     InboundInvoiceIssued,
     InboundPaymentReceived,
 )
-from shared.events.payload import Part
+from shared.events.payload import Part, Payload
 from shared.money import check_precision
 
 DEBTOR_ID = Field(
@@ -86,3 +86,10 @@ class WriteOffRequest(Part):
 
     written_off_on: date
     reason: Line | None = None
+
+
+def inbound_fact(body: Payload, addressed_by: str = "debtor") -> Payload:
+    """The inbound payload a request body extends, without the field that
+    addresses it (the debtor's id travels on the envelope instead)."""
+    model = next(base for base in type(body).__mro__[1:] if issubclass(base, Payload))
+    return model(**body.model_dump(exclude={addressed_by}))

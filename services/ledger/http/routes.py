@@ -24,6 +24,7 @@ from services.ledger.http.requests import (
     InvoiceRequest,
     PaymentRequest,
     WriteOffRequest,
+    inbound_fact,
 )
 from services.ledger.imports.recording import ImportReport, import_open_items
 from services.ledger.service import CreditorProfile, Ledger, RecordResult
@@ -31,11 +32,7 @@ from services.ledger.service.views import DebtorView, InvoiceView, StatementView
 from shared.clock import Clock
 from shared.events import Envelope
 from shared.events.inbound import (
-    InboundCreditNoteIssued,
-    InboundDebtorUpserted,
-    InboundInvoiceIssued,
     InboundInvoiceWrittenOff,
-    InboundPaymentReceived,
 )
 from shared.events.payload import Payload
 from shared.http.auth import creditor_of_key
@@ -120,7 +117,7 @@ def ledger_router(
         key: str | None = KeyHeader,
     ) -> JSONResponse:
         """Create a debtor, or replace its details."""
-        payload = InboundDebtorUpserted(**body.model_dump(exclude={"id"}))
+        payload = inbound_fact(body, addressed_by="id")
         return facts.post(
             request,
             creditor_id,
@@ -145,7 +142,7 @@ def ledger_router(
         key: str | None = KeyHeader,
     ) -> JSONResponse:
         """Record an invoice; a credit the debtor holds settles it at once."""
-        payload = InboundInvoiceIssued(**body.model_dump(exclude={"debtor"}))
+        payload = inbound_fact(body)
         return facts.post(
             request,
             creditor_id,
@@ -171,7 +168,7 @@ def ledger_router(
     ) -> JSONResponse:
         """Record a payment: the named invoice first, then the oldest due; the
         rest stays as credit. Answers with the debtor's statement after it."""
-        payload = InboundPaymentReceived(**body.model_dump(exclude={"debtor"}))
+        payload = inbound_fact(body)
         return facts.post(
             request,
             creditor_id,
@@ -197,7 +194,7 @@ def ledger_router(
     ) -> JSONResponse:
         """Record a credit note: the named invoice first, the rest is credit.
         Answers with the debtor's statement after it."""
-        payload = InboundCreditNoteIssued(**body.model_dump(exclude={"debtor"}))
+        payload = inbound_fact(body)
         return facts.post(
             request,
             creditor_id,
