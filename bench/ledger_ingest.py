@@ -245,6 +245,7 @@ def ledger_run(bootstrap: str, envelopes: list[Envelope], creditor: str) -> floa
             records = [(e.key.encode(), e.to_bytes()) for e in envelopes]
             start = asyncio.run(end_offsets(bootstrap, LEDGER_EVENTS.name))
 
+            cpu_before = cpu_seconds()
             began = time.perf_counter()
             asyncio.run(produce(bootstrap, LEDGER_INBOUND.name, records))
             asyncio.run(
@@ -257,10 +258,52 @@ def ledger_run(bootstrap: str, envelopes: list[Envelope], creditor: str) -> floa
                 )
             )
             elapsed = time.perf_counter() - began
+            CPU_SPENT.append(spent_since(cpu_before))
         finally:
             ledger.terminate()
             ledger.wait(30)
     return len(envelopes) / elapsed
+
+
+CPU_SPENT: list[dict[str, float]] = []
+
+
+def cpu_seconds() -> dict[tuple[int, str], float]:
+    """CPU seconds used so far by every process of the stack, by pid and role."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used: dict[tuple[int, str], float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        role = _role(argv)
+        if role:
+            used[(int(entry.name), role)] = (int(fields[11]) + int(fields[12])) / tick
+    return used
+
+
+def _role(argv: str) -> str | None:
+    for needle, role in (
+        ("ledger relay", "ledger relay"),
+        ("ledger serve", "ledger serve"),
+        ("kafka.Kafka", "kafka"),
+        ("postgres", "postgresql"),
+        ("ledger_ingest", "benchmark"),
+    ):
+        if needle in argv:
+            return role
+    return None
+
+
+def spent_since(before: dict[tuple[int, str], float]) -> dict[str, float]:
+    spent: dict[str, float] = {}
+    for (pid, role), seconds in cpu_seconds().items():
+        spent[role] = spent.get(role, 0.0) + seconds - before.get((pid, role), 0.0)
+    return spent
 
 
 def main() -> None:
@@ -269,6 +312,11 @@ def main() -> None:
         "-n", "--events", type=int, default=50_000, help="facts per run"
     )
     parser.add_argument("--runs", type=int, default=3, help="runs; medians are quoted")
+    parser.add_argument(
+        "--where",
+        action="store_true",
+        help="also print the CPU time each process of the stack spent",
+    )
     args = parser.parse_args()
     bootstrap = endpoints().kafka_bootstrap
     logging.basicConfig(level=logging.ERROR)  # aiokafka's retries are not news here
@@ -311,6 +359,15 @@ def main() -> None:
         f"{statistics.median(f.ratio for f in figures):.2f}",
     )
     console.print(table)
+    if args.where:
+        where = Table(title="CPU seconds spent while the ledger was timed")
+        where.add_column("run", justify="right")
+        roles = sorted({role for spent in CPU_SPENT for role in spent})
+        for role in roles:
+            where.add_column(role, justify="right")
+        for run, spent in enumerate(CPU_SPENT, 1):
+            where.add_row(str(run), *(f"{spent.get(r, 0.0):.1f}" for r in roles))
+        console.print(where)
     console.print("target: a ratio of at least 0.25 with PostgreSQL")
 
 

@@ -44,7 +44,7 @@ DESCRIPTION = (
 # TODO(#3): end to end on 2 cores the ledger is short of a quarter of plain
 # Kafka (about 2,600 events/s here), even with the relay in its own process.
 # docs/performance.md has the figures and the next steps.
-BATCH_SIZE = 500
+BATCH_SIZE = 2000
 
 logger = logging.getLogger(__name__)
 

@@ -183,6 +183,12 @@ def relay(
     parent: int | None = typer.Option(
         None, "--parent", metavar="PID", help="Stop when process PID ends."
     ),
+    ready_fd: int | None = typer.Option(
+        None,
+        "--ready-fd",
+        metavar="FD",
+        help="Write a line to file descriptor FD, and close it, once publishing.",
+    ),
 ) -> None:
     """Publish the ledger's outbox to Kafka until stopped (SIGTERM or Ctrl-C).
 
@@ -203,6 +209,7 @@ def relay(
                 settings.kafka_bootstrap_servers,
                 poll_interval=poll_interval,
                 parent=parent,
+                ready_fd=ready_fd,
             )
         )
     finally:

@@ -28,6 +28,9 @@ STOP_TIMEOUT = 10.0
 RESTART_DELAY = 1.0
 # How often a relay process checks that the process serving beside it lives.
 PARENT_CHECK_INTERVAL = 1.0
+# How long the serving process waits for its relay to be ready before it
+# serves anyway (the outbox keeps what the relay has not published yet).
+READY_TIMEOUT = 120.0
 
 logger = logging.getLogger(__name__)
 
@@ -60,9 +63,11 @@ async def relay_until_stopped(
     *,
     poll_interval: float,
     parent: int | None = None,
+    ready_fd: int | None = None,
 ) -> None:
     """Run the relay until SIGTERM or SIGINT, or until process `parent` is gone:
-    the body of `overdue ledger relay`."""
+    the body of `overdue ledger relay`. Once its producer is connected it
+    writes a line to `ready_fd`, if given, and closes it."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -74,6 +79,9 @@ async def relay_until_stopped(
         bootstrap_servers=bootstrap_servers,
         poll_interval=poll_interval,
     ):
+        if ready_fd is not None:
+            os.write(ready_fd, b"ready\n")  # a pipe: never blocks for one line
+            os.close(ready_fd)
         while not stop.is_set():
             # A parent killed outright cannot stop its relay: it is adopted.
             if parent is not None and os.getppid() != parent:
@@ -87,9 +95,12 @@ async def relay_until_stopped(
 async def relay_in_child(settings: LedgerSettings) -> AsyncIterator[None]:
     """Run `overdue ledger relay` beside this process, and stop it on the way out.
 
-    The database URL goes to the child in its environment, not on its command
-    line, where any user of the host could read it. A child that dies is
-    started again; the outbox keeps what it had not published.
+    Entering waits until the child says it publishes (its start-up takes
+    seconds of CPU, better spent before this process reports itself healthy
+    than while it records). The database URL goes to the child in its
+    environment, not on its command line, where any user of the host could
+    read it. A child that dies is started again; the outbox keeps what it had
+    not published.
     """
     environment = {
         **os.environ,
@@ -105,9 +116,10 @@ async def relay_in_child(settings: LedgerSettings) -> AsyncIterator[None]:
     async def supervise() -> None:
         nonlocal child
         while not stopping.is_set():
-            child = await asyncio.create_subprocess_exec(*argv, env=environment)
-            started.set()
+            child, ready = await _start_child(argv, environment)
             logger.info("outbox relay process started", extra={"pid": child.pid})
+            await _until_ready(ready, child.pid)
+            started.set()
             code = await child.wait()
             if stopping.is_set():
                 return
@@ -133,3 +145,40 @@ async def relay_in_child(settings: LedgerSettings) -> AsyncIterator[None]:
                 child.kill()
                 await child.wait()
         await supervisor
+
+
+async def _start_child(
+    argv: list[str], environment: dict[str, str]
+) -> tuple[asyncio.subprocess.Process, int]:
+    """Start the relay process; return it and the end of the pipe it reports on."""
+    read_end, write_end = os.pipe()
+    try:
+        child = await asyncio.create_subprocess_exec(
+            *argv,
+            "--ready-fd",
+            str(write_end),
+            env=environment,
+            pass_fds=(write_end,),
+        )
+    except BaseException:
+        os.close(read_end)
+        raise
+    finally:
+        os.close(write_end)
+    return child, read_end
+
+
+async def _until_ready(read_end: int, pid: int) -> None:
+    """Wait for the child's line on `read_end` (or its end), then close it."""
+
+    def read_line() -> bytes:
+        with open(read_end, "rb") as pipe:
+            return pipe.readline()
+
+    try:
+        line = await asyncio.wait_for(asyncio.to_thread(read_line), READY_TIMEOUT)
+    except TimeoutError:
+        logger.warning("outbox relay process slow to start", extra={"pid": pid})
+        return
+    if line:
+        logger.info("outbox relay process ready", extra={"pid": pid})

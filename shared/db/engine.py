@@ -19,7 +19,13 @@ def make_engine(url: str) -> Engine:
     parsed = normalise_url(url)
 
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True)
+        # psycopg prepares a statement on its fifth run, and PostgreSQL may then
+        # keep a generic plan made while a table was small: a lookup by key
+        # became a scan of the whole table for the rest of the connection.
+        # Unprepared, every statement is planned with its own parameters.
+        return create_engine(
+            parsed, pool_pre_ping=True, connect_args={"prepare_threshold": None}
+        )
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

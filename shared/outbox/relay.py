@@ -25,7 +25,7 @@ from shared.outbox.records import OutboxRecord
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_BATCH_SIZE = 500
+DEFAULT_BATCH_SIZE = 2000
 DEFAULT_POLL_INTERVAL = 0.1
 MAX_BACKOFF = 5.0
 
