@@ -65,6 +65,7 @@ def minor_units(currency: str) -> int:
     return int(get_currency_precision(check_currency(currency)))
 
 
+@cache
 def _exponent(currency: str) -> Decimal:
     return Decimal(1).scaleb(-minor_units(currency))
 

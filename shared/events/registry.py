@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 
 from shared.events import collections, contacts, creditors, inbound, ledger, notifier
 from shared.events.envelope import Envelope
@@ -120,6 +121,7 @@ def parse_inbound(envelope: Envelope) -> Payload:
     return parse_payload(envelope, INBOUND_TYPES)
 
 
+@cache  # asked for every message a consumer accepts
 def types_on(topic: Topic) -> frozenset[str]:
     """The event types `topic` carries; any other type there is dead-lettered."""
     return frozenset(

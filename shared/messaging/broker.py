@@ -81,7 +81,7 @@ def subscribe(
     """
     options: dict[str, Any] = consumer.as_kwargs()
     if batch_of is not None:
-        options |= {"batch": True, "max_records": batch_of}
+        options |= {"batch": True, "max_records": batch_of, "decoder": _undecoded}
         options["max_poll_records"] = max(batch_of, consumer.max_poll_records)
     router.subscriber(
         topic.name,
@@ -98,6 +98,12 @@ def subscribe(
             "original bytes and key, with x-dlq-* headers saying why."
         ),
     )
+
+
+async def _undecoded(message: Any, decode: Any) -> None:
+    """A batch handler reads each record's bytes from `raw_message` itself:
+    faststream's own decoding would parse every record's JSON to throw it away."""
+    return None
 
 
 def declare_publisher(router: KafkaRouter, topic: Topic) -> Any:

@@ -10,6 +10,7 @@ which consumers recognise.
 from shared.outbox.records import (
     OUTBOX_TABLE,
     OutboxRecord,
+    Sealed,
     create_outbox_table,
     drop_outbox_table,
     enqueue,
@@ -32,6 +33,7 @@ __all__ = [
     "Producer",
     "PublishFailed",
     "RelayError",
+    "Sealed",
     "create_outbox_table",
     "drop_outbox_table",
     "enqueue",

@@ -1,6 +1,7 @@
 """The outbox table, its migration step, and how a change enqueues an event."""
 
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from uuid import UUID
 
@@ -53,13 +54,34 @@ def enqueue(
     return row
 
 
+@dataclass(frozen=True, slots=True)
+class Sealed:
+    """An event as the outbox stores it: its wire bytes and how to route them."""
+
+    event_id: UUID
+    key: str
+    type: str
+    envelope: bytes
+    recorded_at: datetime
+
+    @classmethod
+    def of(cls, envelope: Envelope) -> "Sealed":
+        return cls(
+            event_id=envelope.id,
+            key=envelope.key,
+            type=envelope.type,
+            envelope=envelope.to_bytes(),
+            recorded_at=envelope.occurred_at,
+        )
+
+
 def enqueue_many(
     session: Session,
     table: type[OutboxRecord],
-    envelopes: Sequence[Envelope],
+    envelopes: Sequence[Envelope | Sealed],
     topic: Topic,
 ) -> None:
-    """Add many envelopes in one statement, inside the caller's transaction.
+    """Add many events in one statement, inside the caller's transaction.
 
     For imports and batches: no objects are built and none enter the session,
     so positions are not read back; the rows keep the order of `envelopes`.
@@ -70,15 +92,8 @@ def enqueue_many(
     # they would take later positions than these.
     session.flush()
     rows = [
-        {
-            "event_id": envelope.id,
-            "topic": topic.name,
-            "key": envelope.key,
-            "type": envelope.type,
-            "envelope": envelope.to_bytes(),
-            "recorded_at": envelope.occurred_at,
-        }
-        for envelope in envelopes
+        asdict(e if isinstance(e, Sealed) else Sealed.of(e)) | {"topic": topic.name}
+        for e in envelopes
     ]
     insert_rows(session.connection(), table.__table__, rows)  # type: ignore[attr-defined]
 

@@ -5,9 +5,11 @@ from uuid import UUID
 import pytest
 from pydantic import ValidationError
 
-from shared.events import Envelope, MisaddressedEvent, debtor_key
+from shared.events import EVENT_TYPES, Envelope, MisaddressedEvent, debtor_key
 from shared.events.creditors import CreditorUpdated
+from shared.events.envelope import sealed
 from shared.events.examples import EXAMPLES
+from shared.events.inbound import InboundDebtorUpdated
 from shared.events.ledger import InvoiceIssued
 
 CET = timezone(timedelta(hours=1))
@@ -130,3 +132,47 @@ def test_a_given_id_is_kept_and_otherwise_one_is_made() -> None:
 
     assert kept.id == given
     assert made.id != given
+
+
+@pytest.mark.parametrize("event_type", sorted(EVENT_TYPES))
+def test_sealed_bytes_are_those_of_the_validated_envelope(event_type: str) -> None:
+    model = EVENT_TYPES[event_type]
+    payload = model.model_validate(EXAMPLES[event_type])
+    debtor = None if model.keyed_by == "creditor" else 'Müller & Söhne "K-7"'
+    addressing = {
+        "creditor": "acme",
+        "debtor": debtor,
+        "occurred_at": datetime(
+            2026, 3, 29, 1, 30, tzinfo=timezone(timedelta(hours=2))
+        ),
+        "id": UUID("5a0f3d4e-0c1b-5d8e-9a51-2f7c1d0e6b42"),
+    }
+
+    assert (
+        sealed(payload, **addressing) == Envelope.wrap(payload, **addressing).to_bytes()
+    )
+
+
+def test_a_sealed_partial_update_carries_only_the_fields_it_changes() -> None:
+    update = InboundDebtorUpdated.model_validate({"email": "neu@beta.example"})
+    wire = sealed(
+        update,
+        id=UUID(int=7),
+        creditor="acme",
+        debtor="d1",
+        occurred_at=datetime(2026, 1, 5, tzinfo=UTC),
+    )
+
+    assert json.loads(wire)["data"] == {"email": "neu@beta.example"}
+
+
+def test_sealing_checks_the_addressing_as_wrapping_does() -> None:
+    payload = InvoiceIssued.model_validate(EXAMPLES["invoice.issued"])
+    with pytest.raises(MisaddressedEvent):
+        sealed(
+            payload,
+            id=UUID(int=7),
+            creditor="acme",
+            debtor=None,
+            occurred_at=datetime(2026, 1, 5, tzinfo=UTC),
+        )

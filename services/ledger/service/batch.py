@@ -33,7 +33,7 @@ from services.ledger.domain.allocation import InvoiceStatus
 from shared.db.bulk import among, insert_rows
 from shared.events import Envelope, Payload
 from shared.events import inbound as facts
-from shared.outbox import enqueue_many
+from shared.outbox import Sealed, enqueue_many
 from shared.topics import LEDGER_EVENTS, LEDGER_INBOUND
 
 # Bound parameters per IN list: SQLite allows 32,766 in all, PostgreSQL 65,535.
@@ -42,8 +42,26 @@ _CHUNK = 1000
 _CreditKey = tuple[str, str]
 
 
-# Invoices and credit are plain records, not mapped rows: a batch builds and
-# reads thousands of them, and a mapped row costs ten times as much to make.
+# Debtors, invoices and credit are plain records, not mapped rows: a batch
+# builds and reads thousands of them, and a mapped row costs ten times as much
+# to make.
+
+
+@dataclass(slots=True)
+class Debtor:
+    """A debtor's row, as a batch holds it."""
+
+    creditor_id: str
+    debtor_id: str
+    name: str
+    updated_at: datetime
+    email: str | None = None
+    email_opt_out: bool = False
+    language: str | None = None
+    timezone: str | None = None
+    country: str | None = None
+    address: dict[str, Any] | None = None
+    reference: str | None = None
 
 
 @dataclass(slots=True)
@@ -73,7 +91,7 @@ class Credit:
     amount: Decimal
 
 
-_Record = TypeVar("_Record", Invoice, Credit)
+_Record = TypeVar("_Record", Debtor, Invoice, Credit)
 
 
 class Batch:
@@ -84,7 +102,7 @@ class Batch:
         self.creditor = creditor_id
         self.now = now
 
-        self.debtors: dict[str, DebtorRow] = {}
+        self.debtors: dict[str, Debtor] = {}
         self.invoices: dict[str, Invoice] = {}
         self.payments: set[str] = set()
         self.credit_notes: set[str] = set()
@@ -92,7 +110,7 @@ class Batch:
         self._open: dict[str, dict[str, Invoice]] = {}
 
         self._loaded: dict[tuple[type[Any], Any], dict[str, Any]] = {}
-        self._new_debtors: list[DebtorRow] = []
+        self._new_debtors: list[Debtor] = []
         self._new_invoices: list[Invoice] = []
         self._new_credits: list[Credit] = []
         self._payments: list[dict[str, Any]] = []
@@ -100,7 +118,7 @@ class Batch:
         self._allocations: list[dict[str, Any]] = []
         self._write_offs: list[dict[str, Any]] = []
         self._processed: list[dict[str, Any]] = []
-        self._events: list[Envelope] = []
+        self._events: list[Sealed] = []
 
     # -- reading, once ---------------------------------------------------------
 
@@ -128,12 +146,7 @@ class Batch:
         c = self.creditor
         d = self.session.connection().dialect.name
         for chunk in _chunks(debtors):
-            for debtor in self._all(
-                select(DebtorRow).where(
-                    DebtorRow.creditor_id == c,
-                    among(col(DebtorRow.debtor_id), chunk, d),
-                )
-            ):
+            for debtor in self._records(Debtor, among(_DEBTORS.c.debtor_id, chunk, d)):
                 self.debtors[debtor.debtor_id] = debtor
             for invoice in self._records(
                 Invoice,
@@ -165,9 +178,6 @@ class Batch:
                 ).all()
             )
 
-        # The rows are changed in memory and written by statement, not by the
-        # session: detached, they cannot be flushed behind the batch's back.
-        self.session.expunge_all()
         for debtor in self.debtors.values():
             self._remember(DebtorRow, debtor)
         for invoice in self.invoices.values():
@@ -179,12 +189,10 @@ class Batch:
 
     def open_invoices(self, debtor_id: str) -> list[Invoice]:
         return [
-            row
-            for row in self._open.get(debtor_id, {}).values()
-            if row.status == InvoiceStatus.OPEN.value
+            row for row in self._open.get(debtor_id, {}).values() if row.status == _OPEN
         ]
 
-    def add_debtor(self, row: DebtorRow) -> None:
+    def add_debtor(self, row: Debtor) -> None:
         self.debtors[row.debtor_id] = row
         self._new_debtors.append(row)
 
@@ -210,8 +218,8 @@ class Batch:
     def add_write_off(self, row: dict[str, Any]) -> None:
         self._write_offs.append(row)
 
-    def add_event(self, envelope: Envelope) -> None:
-        self._events.append(envelope)
+    def add_event(self, event: Sealed) -> None:
+        self._events.append(event)
 
     def processed(self, envelope: Envelope) -> None:
         self._processed.append(
@@ -268,14 +276,11 @@ class Batch:
 
     # -- helpers ---------------------------------------------------------------
 
-    def _all(self, query: Any) -> list[Any]:
-        return list(self.session.exec(query).all())
-
     def _records(
         self, record: type[_Record], *where: sa.ColumnElement[bool]
     ) -> list[_Record]:
         """Rows of this creditor as plain records, read without the ORM."""
-        t = _INVOICES if record is Invoice else _CREDITS
+        t = _TABLES[record]
         names = [f.name for f in fields(record)]
         query = sa.select(*(t.c[name] for name in names)).where(
             t.c.creditor_id == self.creditor, *where
@@ -294,8 +299,13 @@ class Batch:
         self._loaded[(table, _key(row, key))] = _values(table, row)
 
 
+# Read once: an enum member's `.value` costs a descriptor call on every use.
+_OPEN = InvoiceStatus.OPEN.value
+
+_DEBTORS: sa.Table = DebtorRow.__table__  # type: ignore[attr-defined]
 _INVOICES: sa.Table = InvoiceRow.__table__  # type: ignore[attr-defined]
 _CREDITS: sa.Table = DebtorCreditRow.__table__  # type: ignore[attr-defined]
+_TABLES = {Debtor: _DEBTORS, Invoice: _INVOICES, Credit: _CREDITS}
 
 
 def _values(table: type[Any], row: Any) -> dict[str, Any]:

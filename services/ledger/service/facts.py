@@ -23,13 +23,15 @@ from services.ledger.domain.errors import (
     UnknownDebtor,
     UnknownInvoice,
 )
-from services.ledger.service.batch import Batch, Credit, Invoice
+from services.ledger.service.batch import Batch, Credit, Debtor, Invoice
 from shared.events import Envelope, EventContractError, Payload, parse_inbound
 from shared.events import inbound as facts
 from shared.events import ledger as events
+from shared.events.envelope import debtor_key, sealed
 from shared.events.errors import MisaddressedEvent, UnknownEventType
 from shared.events.parties import PostalAddress
 from shared.money import quantize
+from shared.outbox import Sealed
 from shared.topics import LEDGER_EVENTS
 
 ZERO = Decimal(0)
@@ -64,21 +66,25 @@ class Fact:
 
         The ledger builds most events with `model_construct`: their values come
         from a validated fact and the domain's arithmetic, already held to the
-        currency, so validating them again would only cost time. A test checks
-        the bytes equal those of the validated event.
+        currency, so validating them again would only cost time; nor is an
+        envelope built around them, only its bytes written (`sealed`). A test
+        checks the bytes equal those of the validated envelope.
         """
         event_id = uuid5(self.envelope.id, f"{LEDGER_EVENTS.name}/{len(self.emitted)}")
-        envelope = Envelope.wrap(
+        wire = sealed(
             payload,
+            id=event_id,
             creditor=self.creditor,
             debtor=self.debtor_id,
             occurred_at=self.now,
-            id=event_id,
         )
-        self.batch.add_event(envelope)
+        key = debtor_key(self.creditor, self.debtor_id)
+        self.batch.add_event(
+            Sealed(event_id, key, payload.event_type, wire, recorded_at=self.now)
+        )
         self.emitted.append(event_id)
 
-    def debtor(self) -> DebtorRow:
+    def debtor(self) -> Debtor:
         row = self.batch.debtors.get(self.debtor_id)
         if row is None:
             raise UnknownDebtor("debtor")
@@ -162,7 +168,7 @@ def _upsert_debtor(fact: Fact, payload: facts.InboundDebtorUpserted) -> None:
     row = fact.batch.debtors.get(fact.debtor_id)
     details = payload.model_dump(mode="json")
     if row is None:
-        row = DebtorRow(
+        row = Debtor(
             creditor_id=fact.creditor,
             debtor_id=fact.debtor_id,
             updated_at=fact.now,
@@ -412,7 +418,7 @@ def load_debtor(session: Session, creditor_id: str, debtor_id: str) -> DebtorRow
     return row
 
 
-def debtor_event(row: DebtorRow) -> events.DebtorUpserted:
+def debtor_event(row: DebtorRow | Debtor) -> events.DebtorUpserted:
     return events.DebtorUpserted(
         name=row.name,
         email=row.email,

@@ -200,6 +200,8 @@ class Ledger:
 
             batch.write()
 
+        if not logger.isEnabledFor(logging.DEBUG):
+            return results
         for result in results:
             logger.debug(
                 "fact recorded",
