@@ -103,6 +103,10 @@ class DebtorCalendar:
             return False
         return not (self.skip_holidays and self.is_holiday(day))
 
+    def start_of(self, day: date) -> datetime:
+        """The first moment of local `day`: midnight, or the end of a gap there."""
+        return self._moment(day, time(0)).astimezone(self._zone)
+
     def window_on(self, day: date) -> tuple[datetime, datetime]:
         """The window's opening and closing moments on local `day`, in the zone.
 

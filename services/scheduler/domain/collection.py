@@ -1,0 +1,429 @@
+"""The collection of one debtor: its cases, and what falls due when (SPEC §3).
+
+`Collection` holds what the scheduler knows of one (creditor, debtor) and
+decides, from that and a moment, what happens next: a case opening, a
+ladder stage, a courtesy reminder, an escalation, a thank-you. It does no
+I/O and reads no clock: the caller applies the ledger's facts as they come,
+calls `advance(now)` after each fact and whenever `next_moment(now)` falls
+due, and publishes the effects it returns. The same facts and moments give
+the same effects, with the same contact ids.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal, Protocol
+
+from services.scheduler.domain.account import Account, Invoice
+from shared.events.ids import contact_id
+from shared.policy.model import Policy, Stage
+
+Channel = Literal["email", "letter"]
+
+
+class Calendar(Protocol):
+    """The debtor's calendar: local dates and the send window's slots."""
+
+    def local_date(self, moment: datetime) -> date: ...
+
+    def slot(self, day: date, now: datetime) -> datetime: ...
+
+    def start_of(self, day: date) -> datetime: ...
+
+
+class CaseState(StrEnum):
+    OPEN = "open"
+    PAUSED = "paused"
+    ESCALATED = "escalated"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True, slots=True)
+class Reachability:
+    """How the debtor can be reached (SPEC §5)."""
+
+    email: bool = False
+    """An email address, not opted out, not known to bounce."""
+    postal: bool = False
+    """A postal address a letter can go to."""
+
+
+@dataclass(slots=True)
+class Case:
+    """One run of the ladder, from overdue to resolved."""
+
+    id: str
+    opened_at: datetime
+    state: CaseState = CaseState.OPEN
+    next_stage: int = 0
+    """Index in the ladder of the stage to send next."""
+    last_demand_on: date | None = None
+    """Local date of the case's previous demand: L of SPEC §3."""
+    ladder_contacts: int = 0
+    flagged: bool = False
+    """A collector should look: a stage could not be delivered."""
+
+
+@dataclass(frozen=True, slots=True)
+class DemandedItem:
+    number: str
+    issued_on: date
+    due_on: date
+    amount: Decimal
+    balance: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ContactDue:
+    """Send this contact now: the scheduler's `contact.due`."""
+
+    contact_id: str
+    case_id: str | None
+    step: str
+    template: str
+    channels: tuple[Channel, ...]
+    due_at: datetime
+    currency: str
+    amount_due: Decimal
+    invoices: tuple[DemandedItem, ...] = ()
+    late_fees: bool = False
+    attach_statement: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ContactFailed:
+    """A contact that no channel can carry (`no_address`); it counts as sent."""
+
+    contact_id: str
+    case_id: str | None
+    step: str
+    template: str
+    at: datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaseOpened:
+    case_id: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CaseEscalated:
+    case_id: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CaseResolved:
+    case_id: str
+    at: datetime
+    by: Literal["payment", "credit", "write_off"]
+
+
+Effect = ContactDue | ContactFailed | CaseOpened | CaseEscalated | CaseResolved
+
+_ONE_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """Something that falls due at `at`; `kind` says what."""
+
+    at: datetime
+    kind: Literal["open", "stage", "pre_due", "thank_you"]
+    invoice: str | None = None
+
+
+@dataclass
+class Collection:
+    """Everything the scheduler decides for one debtor of one creditor."""
+
+    creditor: str
+    debtor: str
+    policy: Policy
+    calendar: Calendar
+    reach: Reachability = field(default_factory=Reachability)
+    account: Account = field(default_factory=Account)
+    cases: list[Case] = field(default_factory=list)
+    pre_due_sent: set[str] = field(default_factory=set)
+    thank_you_owed: Case | None = None
+
+    # -- the ledger's facts ----------------------------------------------------
+
+    def invoice_issued(
+        self,
+        *,
+        number: str,
+        currency: str,
+        amount: Decimal,
+        balance: Decimal,
+        issued_on: date,
+        due_on: date,
+        at: datetime,
+    ) -> list[Effect]:
+        """Record a new invoice; return what that settles at once."""
+        self.account.invoices[number] = Invoice(
+            number=number,
+            currency=currency,
+            amount=amount,
+            balance=balance,
+            issued_on=issued_on,
+            due_on=due_on,
+            known_on=self.calendar.local_date(at),
+        )
+        return self._settle(at, by="credit")
+
+    def balance_changed(
+        self,
+        balances: dict[str, Decimal],
+        *,
+        at: datetime,
+        by: Literal["payment", "credit"],
+        paid: tuple[str, Decimal] | None = None,
+    ) -> list[Effect]:
+        """Invoices' balances after a payment or a credit note, as the ledger says."""
+        for number, balance in balances.items():
+            invoice = self.account.invoices.get(number)
+            if invoice is not None:
+                invoice.balance = balance
+        if paid is not None:
+            currency, amount = paid
+            self.account.paid[currency] = (
+                self.account.paid.get(currency, Decimal(0)) + amount
+            )
+        return self._settle(at, by=by)
+
+    def invoice_written_off(self, number: str, *, at: datetime) -> list[Effect]:
+        invoice = self.account.invoices.get(number)
+        if invoice is not None:
+            invoice.written_off = True
+        return self._settle(at, by="write_off")
+
+    # -- time ------------------------------------------------------------------
+
+    def advance(self, now: datetime) -> list[Effect]:
+        """Everything due at or before `now`, in order, as effects."""
+        effects: list[Effect] = []
+        while (step := self._first_step(now)) is not None and step.at <= now:
+            effects += self._take(step, now)
+        return effects
+
+    def next_moment(self, now: datetime) -> datetime | None:
+        """When something falls due next, if nothing changes before then."""
+        step = self._first_step(now)
+        return step.at if step is not None else None
+
+    @property
+    def case(self) -> Case | None:
+        """The debtor's current case, unless resolved."""
+        if self.cases and self.cases[-1].state is not CaseState.RESOLVED:
+            return self.cases[-1]
+        return None
+
+    # -- deciding --------------------------------------------------------------
+
+    def _first_step(self, now: datetime) -> _Step | None:
+        steps = [
+            s
+            for s in (
+                self._opening(now),
+                self._stage(now),
+                self._thank_you(now),
+                *self._pre_dues(now),
+            )
+            if s is not None
+        ]
+        return min(steps, key=lambda s: (s.at, _ORDER[s.kind]), default=None)
+
+    def _opening(self, now: datetime) -> _Step | None:
+        """A case opens once the overdue balance first exceeds `min_balance`."""
+        if self.case is not None:
+            return None
+        today = self.calendar.local_date(now)
+        if self._over_threshold(today):
+            return _Step(now, "open")
+        day = self.account.next_overdue_day(today)
+        while day is not None:
+            if self._over_threshold(day):
+                return _Step(self.calendar.start_of(day), "open")
+            day = self.account.next_overdue_day(day)
+        return None
+
+    def _stage(self, now: datetime) -> _Step | None:
+        """The next ladder stage: slot(max(A + after_days, L + min_gap_days))."""
+        case = self.case
+        if case is None or case.state is not CaseState.OPEN:
+            return None
+        if case.next_stage >= len(self.policy.ladder):
+            return None
+        anchor = self.account.anchor()
+        if anchor is None:
+            return None
+
+        stage = self.policy.ladder[case.next_stage]
+        day = anchor.due_on + timedelta(days=stage.after_days)
+        if case.last_demand_on is not None:
+            day = max(day, case.last_demand_on + timedelta(self.policy.min_gap_days))
+        at = self.calendar.slot(day, now)
+
+        # The ladder holds while what it could demand is not worth chasing.
+        demanded = self.account.demand(self.calendar.local_date(at), anchor.currency)
+        if sum((i.balance for i in demanded), Decimal(0)) <= self.policy.min_balance:
+            return None
+        return _Step(at, "stage")
+
+    def _pre_dues(self, now: datetime) -> list[_Step]:
+        """One courtesy email per invoice, `days_before` its due date."""
+        rule = self.policy.pre_due
+        if rule is None:
+            return []
+        steps = []
+        for invoice in self.account.invoices.values():
+            day = invoice.due_on - timedelta(days=rule.days_before)
+            if (
+                invoice.number in self.pre_due_sent
+                or not invoice.is_chaseable
+                or invoice.known_on > day
+            ):
+                continue
+            at = self.calendar.slot(day, now)
+            if self.calendar.local_date(at) <= invoice.due_on:
+                steps.append(_Step(at, "pre_due", invoice.number))
+        return steps
+
+    def _thank_you(self, now: datetime) -> _Step | None:
+        if self.thank_you_owed is None:
+            return None
+        return _Step(
+            self.calendar.slot(self.calendar.local_date(now), now), "thank_you"
+        )
+
+    # -- acting ----------------------------------------------------------------
+
+    def _take(self, step: _Step, now: datetime) -> list[Effect]:
+        if step.kind == "open":
+            return self._open(step.at)
+        if step.kind == "stage":
+            return self._send_stage(step.at)
+        if step.kind == "pre_due":
+            assert step.invoice is not None
+            return self._send_pre_due(step.invoice, step.at)
+        return self._send_thank_you(step.at)
+
+    def _open(self, at: datetime) -> list[Effect]:
+        case = Case(id=f"{self.debtor}#{len(self.cases) + 1}", opened_at=at)
+        self.cases.append(case)
+        return [CaseOpened(case.id, at)]
+
+    def _send_stage(self, at: datetime) -> list[Effect]:
+        case = self.case
+        anchor = self.account.anchor()
+        assert case is not None and anchor is not None
+        stage = self.policy.ladder[case.next_stage]
+        case.next_stage += 1
+
+        if stage.action == "escalate":
+            case.state = CaseState.ESCALATED
+            return [CaseEscalated(case.id, at)]
+
+        case.last_demand_on = self.calendar.local_date(at)
+        case.ladder_contacts += 1
+        step = f"ladder:{case.next_stage}"
+        demanded = self.account.demand(case.last_demand_on, anchor.currency)
+        effect = self._contact(case, step, stage.stage, stage.channels, at, demanded)
+        if isinstance(effect, ContactFailed):
+            case.flagged = True
+        return [effect]
+
+    def _send_pre_due(self, number: str, at: datetime) -> list[Effect]:
+        self.pre_due_sent.add(number)
+        invoice = self.account.invoices[number]
+        step = f"pre_due:{number}"
+        return [self._contact(None, step, "pre_due", ["email"], at, [invoice])]
+
+    def _send_thank_you(self, at: datetime) -> list[Effect]:
+        case, self.thank_you_owed = self.thank_you_owed, None
+        assert case is not None
+        return [self._contact(case, "thank_you", "thank_you", ["email"], at, [])]
+
+    def _contact(
+        self,
+        case: Case | None,
+        step: str,
+        template: str,
+        wanted: list[Channel],
+        at: datetime,
+        invoices: list[Invoice],
+    ) -> ContactDue | ContactFailed:
+        """The contact for `step`, on the channels that can reach the debtor."""
+        case_id = case.id if case is not None else None
+        identity = contact_id(self.creditor, self.debtor, case_id, step)
+        channels = self._channels(wanted)
+        if not channels:
+            return ContactFailed(
+                identity, case_id, step, template, at, reason="no_address"
+            )
+        stage = self._stage_named(template)
+        currency = invoices[0].currency if invoices else self._currency()
+        return ContactDue(
+            contact_id=identity,
+            case_id=case_id,
+            step=step,
+            template=template,
+            channels=channels,
+            due_at=at,
+            currency=currency,
+            amount_due=sum((i.balance for i in invoices), Decimal(0)),
+            invoices=tuple(
+                DemandedItem(i.number, i.issued_on, i.due_on, i.amount, i.balance)
+                for i in invoices
+            ),
+            late_fees=bool(stage and stage.late_fees),
+            attach_statement=stage is not None and self.policy.attach_statement,
+        )
+
+    def _channels(self, wanted: list[Channel]) -> tuple[Channel, ...]:
+        """Email falls back to a letter, one letter at most; letters need an address."""
+        chosen: list[Channel] = []
+        for channel in wanted:
+            if channel == "email" and not self.reach.email:
+                channel = "letter"
+            if channel == "letter" and not self.reach.postal:
+                continue
+            if channel not in chosen:
+                chosen.append(channel)
+        return tuple(chosen)
+
+    def _stage_named(self, template: str) -> Stage | None:
+        return next((s for s in self.policy.ladder if s.stage == template), None)
+
+    def _currency(self) -> str:
+        anchor = self.account.anchor()
+        if anchor is not None:
+            return anchor.currency
+        return next(iter(self.account.invoices.values())).currency
+
+    # -- settling --------------------------------------------------------------
+
+    def _settle(
+        self, at: datetime, *, by: Literal["payment", "credit", "write_off"]
+    ) -> list[Effect]:
+        """Resolve the case once its overdue balance is down to `min_balance`."""
+        case = self.case
+        if case is None or self._over_threshold(self.calendar.local_date(at)):
+            return []
+        case.state = CaseState.RESOLVED
+        if by == "payment" and case.ladder_contacts and self.policy.thank_you:
+            self.thank_you_owed = case
+        return [CaseResolved(case.id, at, by)]
+
+    def _over_threshold(self, day: date) -> bool:
+        balances = self.account.overdue_balances(day).values()
+        return any(balance > self.policy.min_balance for balance in balances)
+
+
+# At one moment: a case opens before its first stage; a pre-due reminder of an
+# invoice goes before a stage that might demand another.
+_ORDER = {"open": 0, "thank_you": 1, "pre_due": 2, "stage": 3}
