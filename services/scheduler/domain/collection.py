@@ -124,6 +124,11 @@ class CaseResolved:
 
 Effect = ContactDue | ContactFailed | CaseOpened | CaseEscalated | CaseResolved
 
+
+class UnknownInvoice(LookupError):
+    """A collector named an invoice the scheduler has not heard of."""
+
+
 _ONE_DAY = timedelta(days=1)
 
 
@@ -132,7 +137,7 @@ class _Step:
     """Something that falls due at `at`; `kind` says what."""
 
     at: datetime
-    kind: Literal["open", "stage", "pre_due", "thank_you"]
+    kind: Literal["open", "stage", "pre_due", "thank_you", "dispute_ack"]
     invoice: str | None = None
 
 
@@ -149,6 +154,10 @@ class Collection:
     cases: list[Case] = field(default_factory=list)
     pre_due_sent: set[str] = field(default_factory=set)
     thank_you_owed: Case | None = None
+    acks_owed: list[str] = field(default_factory=list)
+    """Invoices whose dispute is still to be acknowledged, in order."""
+    disputes: dict[str, int] = field(default_factory=dict)
+    """How many disputes each invoice has had: a step id per dispute."""
 
     # -- the ledger's facts ----------------------------------------------------
 
@@ -201,6 +210,31 @@ class Collection:
             invoice.written_off = True
         return self._settle(at, by="write_off")
 
+    # -- what collectors record ------------------------------------------------
+
+    def dispute_opened(self, number: str, *, at: datetime) -> list[Effect]:
+        """The invoice stops being chaseable; with `acknowledge`, tell the debtor."""
+        invoice = self.account.invoices.get(number)
+        if invoice is None:
+            raise UnknownInvoice(number)
+        invoice.disputed = True
+        self.disputes[number] = self.disputes.get(number, 0) + 1
+        if self.policy.dispute.acknowledge:
+            self.acks_owed.append(number)
+        return []
+
+    def dispute_resolved(
+        self, number: str, outcome: Literal["upheld", "rejected"], *, at: datetime
+    ) -> list[Effect]:
+        """Rejected: chaseable again, the ladder goes on where it stood. Upheld:
+        it stays out of the demand until the ledger's credit note settles it."""
+        invoice = self.account.invoices.get(number)
+        if invoice is None:
+            raise UnknownInvoice(number)
+        if outcome == "rejected":
+            invoice.disputed = False
+        return []
+
     # -- time ------------------------------------------------------------------
 
     def advance(self, now: datetime) -> list[Effect]:
@@ -231,6 +265,7 @@ class Collection:
                 self._opening(now),
                 self._stage(now),
                 self._thank_you(now),
+                self._acknowledgement(now),
                 *self._pre_dues(now),
             )
             if s is not None
@@ -300,6 +335,12 @@ class Collection:
             self.calendar.slot(self.calendar.local_date(now), now), "thank_you"
         )
 
+    def _acknowledgement(self, now: datetime) -> _Step | None:
+        if not self.acks_owed:
+            return None
+        day = self.calendar.local_date(now)
+        return _Step(self.calendar.slot(day, now), "dispute_ack", self.acks_owed[0])
+
     # -- acting ----------------------------------------------------------------
 
     def _take(self, step: _Step, now: datetime) -> list[Effect]:
@@ -310,6 +351,9 @@ class Collection:
         if step.kind == "pre_due":
             assert step.invoice is not None
             return self._send_pre_due(step.invoice, step.at)
+        if step.kind == "dispute_ack":
+            assert step.invoice is not None
+            return self._acknowledge(step.invoice, step.at)
         return self._send_thank_you(step.at)
 
     def _open(self, at: datetime) -> list[Effect]:
@@ -342,6 +386,12 @@ class Collection:
         invoice = self.account.invoices[number]
         step = f"pre_due:{number}"
         return [self._contact(None, step, "pre_due", ["email"], at, [invoice])]
+
+    def _acknowledge(self, number: str, at: datetime) -> list[Effect]:
+        self.acks_owed.remove(number)
+        invoice = self.account.invoices[number]
+        step = f"dispute_ack:{number}:{self.disputes[number]}"
+        return [self._contact(self.case, step, "dispute_ack", ["email"], at, [invoice])]
 
     def _send_thank_you(self, at: datetime) -> list[Effect]:
         case, self.thank_you_owed = self.thank_you_owed, None
@@ -426,4 +476,4 @@ class Collection:
 
 # At one moment: a case opens before its first stage; a pre-due reminder of an
 # invoice goes before a stage that might demand another.
-_ORDER = {"open": 0, "thank_you": 1, "pre_due": 2, "stage": 3}
+_ORDER = {"open": 0, "thank_you": 1, "dispute_ack": 2, "pre_due": 3, "stage": 4}

@@ -340,3 +340,80 @@ def test_the_ladder_keeps_its_promises_whatever_happens(history):
     for contact in sent:
         if contact.case_id in resolved and contact.template != "thank_you":
             assert contact.due_at <= resolved[contact.case_id]
+
+
+def test_a_disputed_invoice_is_acknowledged_and_left_out_of_the_demand():
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    issue(c, "INV-2", "300.00", "2026-01-06", "2026-01-20")
+    run_until(c, at("2026-01-22"), at("2026-01-06"))
+
+    c.dispute_opened("INV-1", at=at("2026-01-22", "11:00"))
+    effects = run_until(c, at("2026-02-01"), at("2026-01-22", "11:00"))
+
+    assert contacts(effects) == [
+        ("2026-01-22T11:00:00+01:00", "dispute_ack", "1200.00"),
+        # A is now INV-2's due date: 01-20 + 10 = 01-30.
+        ("2026-01-30T09:00:00+01:00", "second", "300.00"),
+    ]
+
+
+def test_while_only_disputed_invoices_are_overdue_the_ladder_holds():
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    run_until(c, at("2026-01-22"), at("2026-01-05"))
+
+    c.dispute_opened("INV-1", at=at("2026-01-22"))
+    effects = run_until(c, at("2026-04-01"), at("2026-01-22"))
+
+    assert [t for _, t, _ in contacts(effects)] == ["dispute_ack"]
+    assert c.case is not None and c.case.state is CaseState.OPEN
+
+
+def test_a_rejected_dispute_lets_the_ladder_go_on_where_it_stood():
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    run_until(c, at("2026-01-22"), at("2026-01-05"))
+    c.dispute_opened("INV-1", at=at("2026-01-22"))
+    run_until(c, at("2026-02-16"), at("2026-01-22"))
+
+    c.dispute_resolved("INV-1", "rejected", at=at("2026-02-16"))
+    effects = run_until(c, at("2026-02-25"), at("2026-02-16"))
+
+    # The second stage was due on 01-29 and is sent at once, the third follows.
+    assert contacts(effects) == [
+        ("2026-02-16T10:00:00+01:00", "second", "1200.00"),
+        ("2026-02-23T09:00:00+01:00", "final", "1200.00"),
+    ]
+
+
+def test_an_upheld_dispute_keeps_the_invoice_out_until_its_credit_note():
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    run_until(c, at("2026-01-22"), at("2026-01-05"))
+    c.dispute_opened("INV-1", at=at("2026-01-22"))
+    c.dispute_resolved("INV-1", "upheld", at=at("2026-01-26"))
+
+    effects = run_until(c, at("2026-02-20"), at("2026-01-26"))
+    effects += c.balance_changed(
+        {"INV-1": Decimal(0)}, at=at("2026-02-20"), by="credit"
+    )
+
+    assert [t for _, t, _ in contacts(effects)] == ["dispute_ack"]
+    assert [(type(e), e.by) for e in effects if isinstance(e, CaseResolved)] == [
+        (CaseResolved, "credit")
+    ]
+    assert run_until(c, at("2026-04-01"), at("2026-02-20")) == []
+
+
+def test_the_policy_can_leave_disputes_unacknowledged():
+    policy = STANDARD.model_copy(
+        update={"dispute": STANDARD.dispute.model_copy(update={"acknowledge": False})}
+    )
+    c = collection(policy=policy)
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    run_until(c, at("2026-01-22"), at("2026-01-05"))
+
+    c.dispute_opened("INV-1", at=at("2026-01-22"))
+
+    assert contacts(run_until(c, at("2026-04-01"), at("2026-01-22"))) == []
