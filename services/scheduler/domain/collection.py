@@ -9,7 +9,7 @@ due, and publishes the effects it returns. The same facts and moments give
 the same effects, with the same contact ids.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -63,6 +63,21 @@ class Case:
     ladder_contacts: int = 0
     flagged: bool = False
     """A collector should look: a stage could not be delivered."""
+    promise: "Promise | None" = None
+    promises: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Promise:
+    """A debtor's promise to pay `amount` by `pay_by` (SPEC §4)."""
+
+    number: int
+    amount: Decimal
+    currency: str
+    pay_by: date
+    paid_before: Decimal
+    """What the debtor had paid in `currency` when the promise was recorded."""
+    confirmed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +104,8 @@ class ContactDue:
     invoices: tuple[DemandedItem, ...] = ()
     late_fees: bool = False
     attach_statement: bool = False
+    pay_by: date | None = None
+    """The promised or installment date, where one is."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +146,10 @@ class UnknownInvoice(LookupError):
     """A collector named an invoice the scheduler has not heard of."""
 
 
+class NoOpenCase(LookupError):
+    """A promise or a plan needs an open case; the debtor has none."""
+
+
 _ONE_DAY = timedelta(days=1)
 
 
@@ -137,7 +158,15 @@ class _Step:
     """Something that falls due at `at`; `kind` says what."""
 
     at: datetime
-    kind: Literal["open", "stage", "pre_due", "thank_you", "dispute_ack"]
+    kind: Literal[
+        "open",
+        "stage",
+        "pre_due",
+        "thank_you",
+        "dispute_ack",
+        "promise_confirmation",
+        "promise_check",
+    ]
     invoice: str | None = None
 
 
@@ -223,6 +252,26 @@ class Collection:
             self.acks_owed.append(number)
         return []
 
+    def promise_recorded(
+        self, amount: Decimal, pay_by: date, *, at: datetime
+    ) -> list[Effect]:
+        """Pause the ladder until the promise is checked; a new one replaces it."""
+        case = self.case
+        if case is None or case.state is CaseState.ESCALATED:
+            raise NoOpenCase(self.debtor)
+        currency = self._currency()
+        case.promises += 1
+        case.promise = Promise(
+            number=case.promises,
+            amount=amount,
+            currency=currency,
+            pay_by=pay_by,
+            paid_before=self.account.paid.get(currency, Decimal(0)),
+            confirmed=not self.policy.promise.confirm,
+        )
+        case.state = CaseState.PAUSED
+        return []
+
     def dispute_resolved(
         self, number: str, outcome: Literal["upheld", "rejected"], *, at: datetime
     ) -> list[Effect]:
@@ -266,6 +315,7 @@ class Collection:
                 self._stage(now),
                 self._thank_you(now),
                 self._acknowledgement(now),
+                *self._promise_steps(now),
                 *self._pre_dues(now),
             )
             if s is not None
@@ -335,6 +385,19 @@ class Collection:
             self.calendar.slot(self.calendar.local_date(now), now), "thank_you"
         )
 
+    def _promise_steps(self, now: datetime) -> list[_Step]:
+        case = self.case
+        if case is None or case.promise is None:
+            return []
+        promise = case.promise
+        steps = []
+        if not promise.confirmed:
+            day = self.calendar.local_date(now)
+            steps.append(_Step(self.calendar.slot(day, now), "promise_confirmation"))
+        check = promise.pay_by + timedelta(days=self.policy.promise.grace_days)
+        steps.append(_Step(self.calendar.slot(check, now), "promise_check"))
+        return steps
+
     def _acknowledgement(self, now: datetime) -> _Step | None:
         if not self.acks_owed:
             return None
@@ -351,6 +414,10 @@ class Collection:
         if step.kind == "pre_due":
             assert step.invoice is not None
             return self._send_pre_due(step.invoice, step.at)
+        if step.kind == "promise_confirmation":
+            return self._confirm_promise(step.at)
+        if step.kind == "promise_check":
+            return self._check_promise(step.at)
         if step.kind == "dispute_ack":
             assert step.invoice is not None
             return self._acknowledge(step.invoice, step.at)
@@ -386,6 +453,38 @@ class Collection:
         invoice = self.account.invoices[number]
         step = f"pre_due:{number}"
         return [self._contact(None, step, "pre_due", ["email"], at, [invoice])]
+
+    def _confirm_promise(self, at: datetime) -> list[Effect]:
+        case = self.case
+        assert case is not None and case.promise is not None
+        promise = case.promise = replace(case.promise, confirmed=True)
+        step = f"promise:{promise.number}:confirmation"
+        contact = self._contact(case, step, "promise_confirmation", ["email"], at, [])
+        if isinstance(contact, ContactDue):
+            contact = replace(
+                contact,
+                currency=promise.currency,
+                amount_due=promise.amount,
+                pay_by=promise.pay_by,
+            )
+        return [contact]
+
+    def _check_promise(self, at: datetime) -> list[Effect]:
+        """Kept: the ladder resumes, its gap counted from today. Broken: say so now."""
+        case = self.case
+        assert case is not None and case.promise is not None
+        promise, case.promise = case.promise, None
+        case.state = CaseState.OPEN
+        paid = self.account.paid.get(promise.currency, Decimal(0))
+        case.last_demand_on = self.calendar.local_date(at)
+        if paid - promise.paid_before >= promise.amount:
+            return []
+        step = f"promise:{promise.number}:broken"
+        anchor = self.account.anchor()
+        demanded = self.account.demand(case.last_demand_on, promise.currency)
+        if anchor is None or not demanded:
+            return []
+        return [self._contact(case, step, "promise_broken", ["email"], at, demanded)]
 
     def _acknowledge(self, number: str, at: datetime) -> list[Effect]:
         self.acks_owed.remove(number)
@@ -476,4 +575,12 @@ class Collection:
 
 # At one moment: a case opens before its first stage; a pre-due reminder of an
 # invoice goes before a stage that might demand another.
-_ORDER = {"open": 0, "thank_you": 1, "dispute_ack": 2, "pre_due": 3, "stage": 4}
+_ORDER = {
+    "open": 0,
+    "thank_you": 1,
+    "dispute_ack": 2,
+    "promise_confirmation": 3,
+    "promise_check": 4,
+    "pre_due": 5,
+    "stage": 6,
+}

@@ -20,6 +20,7 @@ from services.scheduler.domain.collection import (
     ContactDue,
     ContactFailed,
     Effect,
+    NoOpenCase,
     Reachability,
 )
 from shared.policy import load_policy
@@ -417,3 +418,89 @@ def test_the_policy_can_leave_disputes_unacknowledged():
     c.dispute_opened("INV-1", at=at("2026-01-22"))
 
     assert contacts(run_until(c, at("2026-04-01"), at("2026-01-22"))) == []
+
+
+def promised(c: Collection, amount: str, pay_by: str, when: datetime) -> None:
+    c.promise_recorded(Decimal(amount), date.fromisoformat(pay_by), at=when)
+
+
+def pay_money(c: Collection, when: datetime, amount: str, **balances: str) -> None:
+    c.balance_changed(
+        {n.replace("_", "-"): Decimal(b) for n, b in balances.items()},
+        at=when,
+        by="payment",
+        paid=("EUR", Decimal(amount)),
+    )
+
+
+def test_a_promise_pauses_the_ladder_and_is_confirmed_at_the_next_slot():
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    run_until(c, at("2026-01-26"), at("2026-01-05"))
+
+    promised(c, "1200.00", "2026-02-10", at("2026-01-26", "18:00"))
+    effects = run_until(c, at("2026-02-10"), at("2026-01-26", "18:00"))
+
+    confirmation = [e for e in effects if isinstance(e, ContactDue)]
+    assert [
+        (e.due_at.isoformat(), e.template, str(e.amount_due), e.pay_by)
+        for e in confirmation
+    ] == [
+        (
+            "2026-01-27T09:00:00+01:00",
+            "promise_confirmation",
+            "1200.00",
+            date(2026, 2, 10),
+        )
+    ]
+    assert c.case is not None and c.case.state is CaseState.PAUSED
+
+
+def test_a_kept_promise_resumes_the_ladder_with_the_gap_counted_from_the_check():
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    run_until(c, at("2026-01-26"), at("2026-01-05"))
+    promised(c, "200.00", "2026-02-10", at("2026-01-26", "18:00"))
+    run_until(c, at("2026-02-09"), at("2026-01-26", "18:00"))
+
+    pay_money(c, at("2026-02-09"), "200.00", INV_1="1000.00")
+    effects = run_until(c, at("2026-02-20"), at("2026-02-09"))
+
+    # Checked at slot(02-10 + 1 day); the second stage then waits 5 days.
+    assert contacts(effects) == [("2026-02-16T09:00:00+01:00", "second", "1000.00")]
+
+
+def test_a_broken_promise_is_said_at_the_check_and_counts_as_a_demand():
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    run_until(c, at("2026-01-26"), at("2026-01-05"))
+    promised(c, "1200.00", "2026-02-10", at("2026-01-26", "18:00"))
+    run_until(c, at("2026-02-09"), at("2026-01-26", "18:00"))
+
+    pay_money(c, at("2026-02-09"), "100.00", INV_1="1100.00")
+    effects = run_until(c, at("2026-02-20"), at("2026-02-09"))
+
+    assert contacts(effects) == [
+        ("2026-02-11T09:00:00+01:00", "promise_broken", "1100.00"),
+        ("2026-02-16T09:00:00+01:00", "second", "1100.00"),
+    ]
+
+
+def test_full_payment_during_a_promise_resolves_the_case_with_thanks():
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    run_until(c, at("2026-01-26"), at("2026-01-05"))
+    promised(c, "1200.00", "2026-02-10", at("2026-01-26", "18:00"))
+
+    pay_money(c, at("2026-02-02"), "1200.00", INV_1="0.00")
+    effects = run_until(c, at("2026-03-20"), at("2026-02-02"))
+
+    assert [t for _, t, _ in contacts(effects)] == ["thank_you"]
+
+
+def test_a_promise_needs_an_open_case():
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+
+    with pytest.raises(NoOpenCase):
+        promised(c, "1200.00", "2026-02-10", at("2026-01-10"))
