@@ -65,6 +65,11 @@ class Case:
     """A collector should look: a stage could not be delivered."""
     promise: "Promise | None" = None
     promises: int = 0
+    plan: "Plan | None" = None
+    plans: int = 0
+    paused_until: date | None = None
+    """A collector's pause: the ladder waits until this local date."""
+    notes: list["Note"] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +83,32 @@ class Promise:
     paid_before: Decimal
     """What the debtor had paid in `currency` when the promise was recorded."""
     confirmed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Installment:
+    due_on: date
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """Installments agreed with the debtor (SPEC §4); `met` of them are checked."""
+
+    number: int
+    currency: str
+    installments: tuple[Installment, ...]
+    paid_before: Decimal
+    reminded: int = 0
+    """How many installment reminders have gone out, in order."""
+    met: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    at: datetime
+    author: str
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +170,31 @@ class CaseResolved:
     by: Literal["payment", "credit", "write_off"]
 
 
-Effect = ContactDue | ContactFailed | CaseOpened | CaseEscalated | CaseResolved
+@dataclass(frozen=True, slots=True)
+class PromiseChecked:
+    case_id: str
+    at: datetime
+    promise: int
+    kept: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PlanEnded:
+    case_id: str
+    at: datetime
+    plan: int
+    completed: bool
+
+
+Effect = (
+    ContactDue
+    | ContactFailed
+    | CaseOpened
+    | CaseEscalated
+    | CaseResolved
+    | PromiseChecked
+    | PlanEnded
+)
 
 
 class UnknownInvoice(LookupError):
@@ -166,6 +221,9 @@ class _Step:
         "dispute_ack",
         "promise_confirmation",
         "promise_check",
+        "installment_due",
+        "installment_check",
+        "resume",
     ]
     invoice: str | None = None
 
@@ -256,10 +314,9 @@ class Collection:
         self, amount: Decimal, pay_by: date, *, at: datetime
     ) -> list[Effect]:
         """Pause the ladder until the promise is checked; a new one replaces it."""
-        case = self.case
-        if case is None or case.state is CaseState.ESCALATED:
-            raise NoOpenCase(self.debtor)
+        case = self._open_case()
         currency = self._currency()
+        case.plan = None
         case.promises += 1
         case.promise = Promise(
             number=case.promises,
@@ -271,6 +328,55 @@ class Collection:
         )
         case.state = CaseState.PAUSED
         return []
+
+    def plan_agreed(
+        self, installments: list[Installment], *, at: datetime
+    ) -> list[Effect]:
+        """Pause the ladder while installments are met; a new plan replaces any."""
+        case = self._open_case()
+        currency = self._currency()
+        case.promise = None
+        case.plans += 1
+        case.plan = Plan(
+            number=case.plans,
+            currency=currency,
+            installments=tuple(sorted(installments, key=lambda i: i.due_on)),
+            paid_before=self.account.paid.get(currency, Decimal(0)),
+        )
+        case.state = CaseState.PAUSED
+        return []
+
+    def paused(self, until: date, *, at: datetime) -> list[Effect]:
+        """A collector holds the ladder until local date `until`."""
+        case = self._open_case()
+        case.paused_until = until
+        case.state = CaseState.PAUSED
+        return []
+
+    def escalated(self, *, at: datetime) -> list[Effect]:
+        """A collector hands the case to the agency now; automated contacts stop."""
+        case = self._open_case()
+        case.state = CaseState.ESCALATED
+        case.promise = case.plan = None
+        return [CaseEscalated(case.id, at)]
+
+    def noted(self, author: str, text: str, *, at: datetime) -> list[Effect]:
+        """A collector's note, kept with the current case (or the last one)."""
+        if not self.cases:
+            raise NoOpenCase(self.debtor)
+        self.cases[-1].notes.append(Note(at, author, text))
+        return []
+
+    def email_bounced(self) -> None:
+        """The address is invalid until the debtor's details change (SPEC §5)."""
+        self.reach = replace(self.reach, email=False)
+
+    def _open_case(self) -> Case:
+        """Promises, plans and pauses belong to an open (or paused) case."""
+        case = self.case
+        if case is None or case.state is CaseState.ESCALATED:
+            raise NoOpenCase(self.debtor)
+        return case
 
     def dispute_resolved(
         self, number: str, outcome: Literal["upheld", "rejected"], *, at: datetime
@@ -316,6 +422,8 @@ class Collection:
                 self._thank_you(now),
                 self._acknowledgement(now),
                 *self._promise_steps(now),
+                *self._plan_steps(now),
+                self._resumption(now),
                 *self._pre_dues(now),
             )
             if s is not None
@@ -398,6 +506,27 @@ class Collection:
         steps.append(_Step(self.calendar.slot(check, now), "promise_check"))
         return steps
 
+    def _plan_steps(self, now: datetime) -> list[_Step]:
+        case = self.case
+        if case is None or case.plan is None:
+            return []
+        plan = case.plan
+        steps = []
+        if plan.reminded < len(plan.installments):
+            due = plan.installments[plan.reminded].due_on
+            day = due - timedelta(days=self.policy.plan.reminder_days_before)
+            steps.append(_Step(self.calendar.slot(day, now), "installment_due"))
+        due = plan.installments[plan.met].due_on
+        check = due + timedelta(days=self.policy.plan.grace_days)
+        steps.append(_Step(self.calendar.slot(check, now), "installment_check"))
+        return steps
+
+    def _resumption(self, now: datetime) -> _Step | None:
+        case = self.case
+        if case is None or case.paused_until is None:
+            return None
+        return _Step(max(self.calendar.start_of(case.paused_until), now), "resume")
+
     def _acknowledgement(self, now: datetime) -> _Step | None:
         if not self.acks_owed:
             return None
@@ -418,6 +547,12 @@ class Collection:
             return self._confirm_promise(step.at)
         if step.kind == "promise_check":
             return self._check_promise(step.at)
+        if step.kind == "installment_due":
+            return self._remind_installment(step.at)
+        if step.kind == "installment_check":
+            return self._check_installment(step.at)
+        if step.kind == "resume":
+            return self._resume(step.at)
         if step.kind == "dispute_ack":
             assert step.invoice is not None
             return self._acknowledge(step.invoice, step.at)
@@ -477,14 +612,69 @@ class Collection:
         case.state = CaseState.OPEN
         paid = self.account.paid.get(promise.currency, Decimal(0))
         case.last_demand_on = self.calendar.local_date(at)
-        if paid - promise.paid_before >= promise.amount:
-            return []
+        kept = paid - promise.paid_before >= promise.amount
+        checked: list[Effect] = [PromiseChecked(case.id, at, promise.number, kept)]
+        if kept:
+            return checked
         step = f"promise:{promise.number}:broken"
-        anchor = self.account.anchor()
-        demanded = self.account.demand(case.last_demand_on, promise.currency)
-        if anchor is None or not demanded:
+        return checked + self._broken(case, step, "promise_broken", at)
+
+    def _broken(
+        self, case: Case, step: str, template: str, at: datetime
+    ) -> list[Effect]:
+        """A broken commitment is a demand: it says so with what is now owed."""
+        day = self.calendar.local_date(at)
+        demanded = self.account.demand(day, self._currency())
+        if not demanded:
             return []
-        return [self._contact(case, step, "promise_broken", ["email"], at, demanded)]
+        case.last_demand_on = day
+        return [self._contact(case, step, template, ["email"], at, demanded)]
+
+    def _remind_installment(self, at: datetime) -> list[Effect]:
+        case = self.case
+        assert case is not None and case.plan is not None
+        plan = case.plan
+        installment = plan.installments[plan.reminded]
+        case.plan = replace(plan, reminded=plan.reminded + 1)
+        step = f"plan:{plan.number}:installment:{plan.reminded + 1}"
+        contact = self._contact(case, step, "installment_due", ["email"], at, [])
+        if isinstance(contact, ContactDue):
+            contact = replace(
+                contact,
+                currency=plan.currency,
+                amount_due=installment.amount,
+                pay_by=installment.due_on,
+            )
+        return [contact]
+
+    def _check_installment(self, at: datetime) -> list[Effect]:
+        """Met: on to the next, or the plan is complete. Missed: the plan is broken."""
+        case = self.case
+        assert case is not None and case.plan is not None
+        plan = case.plan
+        owed = sum((i.amount for i in plan.installments[: plan.met + 1]), Decimal(0))
+        paid = self.account.paid.get(plan.currency, Decimal(0)) - plan.paid_before
+        if paid >= owed and plan.met + 1 < len(plan.installments):
+            case.plan = replace(plan, met=plan.met + 1)
+            return []
+
+        case.plan = None
+        case.state = CaseState.OPEN
+        case.last_demand_on = self.calendar.local_date(at)
+        completed = paid >= owed
+        ended: list[Effect] = [PlanEnded(case.id, at, plan.number, completed)]
+        if completed:
+            return ended
+        step = f"plan:{plan.number}:broken"
+        return ended + self._broken(case, step, "plan_broken", at)
+
+    def _resume(self, at: datetime) -> list[Effect]:
+        case = self.case
+        assert case is not None
+        case.paused_until = None
+        if case.promise is None and case.plan is None:
+            case.state = CaseState.OPEN
+        return []
 
     def _acknowledge(self, number: str, at: datetime) -> list[Effect]:
         self.acks_owed.remove(number)
@@ -573,14 +763,18 @@ class Collection:
         return any(balance > self.policy.min_balance for balance in balances)
 
 
-# At one moment: a case opens before its first stage; a pre-due reminder of an
-# invoice goes before a stage that might demand another.
+# At one moment: a case opens (or resumes) before anything is sent in it, a
+# commitment is checked before the next installment is announced, and a
+# pre-due reminder of one invoice goes before a stage that demands others.
 _ORDER = {
     "open": 0,
-    "thank_you": 1,
-    "dispute_ack": 2,
-    "promise_confirmation": 3,
-    "promise_check": 4,
-    "pre_due": 5,
-    "stage": 6,
+    "resume": 1,
+    "thank_you": 2,
+    "dispute_ack": 3,
+    "promise_confirmation": 4,
+    "promise_check": 5,
+    "installment_check": 6,
+    "installment_due": 7,
+    "pre_due": 8,
+    "stage": 9,
 }

@@ -20,7 +20,9 @@ from services.scheduler.domain.collection import (
     ContactDue,
     ContactFailed,
     Effect,
+    Installment,
     NoOpenCase,
+    PlanEnded,
     Reachability,
 )
 from shared.policy import load_policy
@@ -504,3 +506,114 @@ def test_a_promise_needs_an_open_case():
 
     with pytest.raises(NoOpenCase):
         promised(c, "1200.00", "2026-02-10", at("2026-01-10"))
+
+
+def agreed(c: Collection, when: datetime, *installments: tuple[str, str]) -> None:
+    c.plan_agreed(
+        [Installment(date.fromisoformat(d), Decimal(a)) for d, a in installments],
+        at=when,
+    )
+
+
+def test_a_plan_reminds_each_installment_and_completes_when_all_are_met():
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    run_until(c, at("2026-01-26"), at("2026-01-05"))
+    agreed(c, at("2026-01-26"), ("2026-02-13", "600.00"), ("2026-03-13", "600.00"))
+
+    effects = run_until(c, at("2026-02-12"), at("2026-01-26"))
+    pay_money(c, at("2026-02-12"), "600.00", INV_1="600.00")
+    effects += run_until(c, at("2026-03-12"), at("2026-02-12"))
+    pay_money(c, at("2026-03-12"), "600.00", INV_1="0.00")
+    effects += run_until(c, at("2026-04-30"), at("2026-03-12"))
+
+    assert contacts(effects) == [
+        ("2026-02-10T09:00:00+01:00", "installment_due", "600.00"),
+        ("2026-03-10T09:00:00+01:00", "installment_due", "600.00"),
+        ("2026-03-12T10:00:00+01:00", "thank_you", "0"),
+    ]
+
+
+def test_a_missed_installment_breaks_the_plan_and_the_ladder_resumes():
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    run_until(c, at("2026-01-26"), at("2026-01-05"))
+    agreed(c, at("2026-01-26"), ("2026-02-13", "600.00"), ("2026-03-13", "600.00"))
+
+    effects = run_until(c, at("2026-02-12"), at("2026-01-26"))
+    pay_money(c, at("2026-02-12"), "600.00", INV_1="600.00")
+    effects += run_until(c, at("2026-03-25"), at("2026-02-12"))
+
+    assert contacts(effects) == [
+        ("2026-02-10T09:00:00+01:00", "installment_due", "600.00"),
+        ("2026-03-10T09:00:00+01:00", "installment_due", "600.00"),
+        # checked at slot(03-13 + 2 days) = Monday 03-16
+        ("2026-03-16T09:00:00+01:00", "plan_broken", "600.00"),
+        ("2026-03-23T09:00:00+01:00", "second", "600.00"),
+    ]
+    ended = [(e.plan, e.completed) for e in effects if isinstance(e, PlanEnded)]
+    assert ended == [(1, False)]
+
+
+def test_a_completed_plan_lets_the_ladder_resume_if_the_case_is_still_open():
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    run_until(c, at("2026-01-26"), at("2026-01-05"))
+    agreed(c, at("2026-01-26"), ("2026-02-13", "300.00"))
+    run_until(c, at("2026-02-12"), at("2026-01-26"))
+
+    pay_money(c, at("2026-02-12"), "300.00", INV_1="900.00")
+    effects = run_until(c, at("2026-02-25"), at("2026-02-12"))
+
+    assert [(e.plan, e.completed) for e in effects if isinstance(e, PlanEnded)] == [
+        (1, True)
+    ]
+    # Checked at slot(02-15) = Monday 02-16; the gap counts from there.
+    assert contacts(effects) == [("2026-02-23T09:00:00+01:00", "second", "900.00")]
+
+
+def test_a_new_promise_replaces_an_active_plan():
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    run_until(c, at("2026-01-26"), at("2026-01-05"))
+    agreed(c, at("2026-01-26"), ("2026-02-13", "600.00"), ("2026-03-13", "600.00"))
+
+    promised(c, "1200.00", "2026-02-20", at("2026-01-27"))
+
+    assert c.case is not None and c.case.plan is None and c.case.promise is not None
+
+
+def test_a_pause_holds_the_ladder_until_its_date():
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    run_until(c, at("2026-01-26"), at("2026-01-05"))
+
+    c.paused(date(2026, 3, 2), at=at("2026-01-26"))
+    effects = run_until(c, at("2026-03-04"), at("2026-01-26"))
+
+    assert contacts(effects) == [("2026-03-02T09:00:00+01:00", "second", "1200.00")]
+
+
+def test_a_collector_can_escalate_at_once_and_the_ladder_stops():
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    run_until(c, at("2026-01-26"), at("2026-01-05"))
+
+    escalated = c.escalated(at=at("2026-01-26", "12:00"))
+    effects = run_until(c, at("2026-06-01"), at("2026-01-26", "12:00"))
+
+    assert [type(e) for e in escalated] == [CaseEscalated]
+    assert contacts(effects) == []
+    with pytest.raises(NoOpenCase):
+        promised(c, "1200.00", "2026-02-20", at("2026-01-27"))
+
+
+def test_a_bounced_address_sends_the_next_stage_by_letter():
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    run_until(c, at("2026-01-26"), at("2026-01-05"))
+
+    c.email_bounced()
+    effects = run_until(c, at("2026-01-30"), at("2026-01-26"))
+
+    assert [e.channels for e in effects if isinstance(e, ContactDue)] == [("letter",)]
