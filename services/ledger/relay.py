@@ -1,8 +1,8 @@
-"""The ledger's outbox relay, in the serving process or in a child process of it.
+"""The ledger's outbox relay in a child process of the serving one.
 
 In a child process the relay has a core of its own: recording and publishing
 no longer share one interpreter lock. A commit in the parent cannot wake it,
-so it polls often instead.
+so it polls often instead. (In the serving process it is `relay_on_commit`.)
 """
 
 import asyncio
@@ -14,7 +14,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 
 from services.ledger.adapters.tables import OutboxMessage
 from services.ledger.settings import LedgerSettings
@@ -33,28 +33,6 @@ PARENT_CHECK_INTERVAL = 1.0
 READY_TIMEOUT = 120.0
 
 logger = logging.getLogger(__name__)
-
-
-@asynccontextmanager
-async def relay_in_process(
-    engine: Engine, settings: LedgerSettings
-) -> AsyncIterator[None]:
-    """Run the relay in this process, woken by every commit on `engine`."""
-    async with start_relay(
-        engine, OutboxMessage, bootstrap_servers=settings.kafka_bootstrap_servers
-    ) as running:
-        # Publish as soon as a transaction commits instead of at the next poll;
-        # commits happen in worker threads, hence the thread-safe hand-over.
-        loop = asyncio.get_running_loop()
-
-        def wake(_connection: object) -> None:
-            loop.call_soon_threadsafe(running.wake)
-
-        event.listen(engine, "commit", wake)
-        try:
-            yield
-        finally:
-            event.remove(engine, "commit", wake)
 
 
 async def relay_until_stopped(

@@ -22,6 +22,7 @@ from shared.outbox.relay import (
     Producer,
     PublishFailed,
     RelayError,
+    relay_on_commit,
     start_relay,
 )
 
@@ -38,5 +39,6 @@ __all__ = [
     "drop_outbox_table",
     "enqueue",
     "enqueue_many",
+    "relay_on_commit",
     "start_relay",
 ]

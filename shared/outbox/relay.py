@@ -391,6 +391,25 @@ async def start_relay(
                 await owned.stop()
 
 
+@asynccontextmanager
+async def relay_on_commit(
+    engine: Engine, table: type[OutboxRecord], *, bootstrap_servers: str
+) -> AsyncIterator[OutboxRelay]:
+    """`start_relay`, woken by every commit on `engine` rather than by its poll."""
+    async with start_relay(engine, table, bootstrap_servers=bootstrap_servers) as relay:
+        # Commits happen in worker threads, hence the thread-safe hand-over.
+        loop = asyncio.get_running_loop()
+
+        def wake(_connection: object) -> None:
+            loop.call_soon_threadsafe(relay.wake)
+
+        sa.event.listen(engine, "commit", wake)
+        try:
+            yield relay
+        finally:
+            sa.event.remove(engine, "commit", wake)
+
+
 def _describe(exc: BaseException) -> str:
     cause = exc.cause if isinstance(exc, PublishFailed) else exc
     return f"{type(cause).__name__}: {cause}"

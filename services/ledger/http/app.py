@@ -6,11 +6,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from services.ledger.adapters.tables import IdempotencyKeyRow
+from services.ledger.adapters.tables import IdempotencyKeyRow, OutboxMessage
 from services.ledger.app import DESCRIPTION, create_app
 from services.ledger.domain.errors import LedgerError
 from services.ledger.http.routes import ledger_router
-from services.ledger.relay import relay_in_child, relay_in_process
+from services.ledger.relay import relay_in_child
 from services.ledger.service import Ledger
 from services.ledger.settings import LedgerSettings
 from shared.clock import Clock, SystemClock
@@ -20,6 +20,7 @@ from shared.http.errors import install_error_handlers
 from shared.http.idempotency import IdempotencyStore, KeyReusedForAnotherRequest
 from shared.messaging.broker import project_version
 from shared.messaging.http import http_app
+from shared.outbox import relay_on_commit
 from shared.policy import PolicyError
 
 TITLE = "overdue ledger"
@@ -37,7 +38,11 @@ def create_http(settings: LedgerSettings, *, clock: Clock | None = None) -> Fast
             async with relay_in_child(settings):
                 yield
         else:
-            async with relay_in_process(engine, settings):
+            async with relay_on_commit(
+                engine,
+                OutboxMessage,
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+            ):
                 yield
 
     app = http_app(
