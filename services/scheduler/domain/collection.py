@@ -168,6 +168,10 @@ class CaseResolved:
     case_id: str
     at: datetime
     by: Literal["payment", "credit", "write_off"]
+    currency: str
+    overdue_balance: Decimal
+    """What is left overdue, at most `min_balance`."""
+    thank_you: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +180,10 @@ class PromiseChecked:
     at: datetime
     promise: int
     kept: bool
+    currency: str
+    amount: Decimal
+    paid: Decimal
+    """Payments received since the promise was recorded."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +192,13 @@ class PlanEnded:
     at: datetime
     plan: int
     completed: bool
+    currency: str
+    installment: int
+    """1-based number of the installment checked last: the missed one if broken."""
+    expected: Decimal
+    """The sum of installments 1..installment."""
+    paid: Decimal
+    """Payments received since the plan began."""
 
 
 Effect = (
@@ -612,8 +627,19 @@ class Collection:
         case.state = CaseState.OPEN
         paid = self.account.paid.get(promise.currency, Decimal(0))
         case.last_demand_on = self.calendar.local_date(at)
-        kept = paid - promise.paid_before >= promise.amount
-        checked: list[Effect] = [PromiseChecked(case.id, at, promise.number, kept)]
+        since = paid - promise.paid_before
+        kept = since >= promise.amount
+        checked: list[Effect] = [
+            PromiseChecked(
+                case.id,
+                at,
+                promise.number,
+                kept,
+                currency=promise.currency,
+                amount=promise.amount,
+                paid=since,
+            )
+        ]
         if kept:
             return checked
         step = f"promise:{promise.number}:broken"
@@ -662,7 +688,18 @@ class Collection:
         case.state = CaseState.OPEN
         case.last_demand_on = self.calendar.local_date(at)
         completed = paid >= owed
-        ended: list[Effect] = [PlanEnded(case.id, at, plan.number, completed)]
+        ended: list[Effect] = [
+            PlanEnded(
+                case.id,
+                at,
+                plan.number,
+                completed,
+                currency=plan.currency,
+                installment=plan.met + 1,
+                expected=owed,
+                paid=paid,
+            )
+        ]
         if completed:
             return ended
         step = f"plan:{plan.number}:broken"
@@ -751,12 +788,16 @@ class Collection:
     ) -> list[Effect]:
         """Resolve the case once its overdue balance is down to `min_balance`."""
         case = self.case
-        if case is None or self._over_threshold(self.calendar.local_date(at)):
+        today = self.calendar.local_date(at)
+        if case is None or self._over_threshold(today):
             return []
         case.state = CaseState.RESOLVED
-        if by == "payment" and case.ladder_contacts and self.policy.thank_you:
+        thanks = by == "payment" and case.ladder_contacts > 0 and self.policy.thank_you
+        if thanks:
             self.thank_you_owed = case
-        return [CaseResolved(case.id, at, by)]
+        currency = self._currency()
+        left = self.account.overdue_balances(today).get(currency, Decimal(0))
+        return [CaseResolved(case.id, at, by, currency, left, thank_you=thanks)]
 
     def _over_threshold(self, day: date) -> bool:
         balances = self.account.overdue_balances(day).values()
