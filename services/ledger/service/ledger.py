@@ -32,7 +32,6 @@ from services.ledger.domain.errors import (
     UnknownCreditor,
     UnknownInvoice,
 )
-from services.ledger.domain.keys import hash_key, new_api_key, verify_key
 from services.ledger.service.batch import Batch
 from services.ledger.service.facts import (
     APPLY,
@@ -55,6 +54,7 @@ from shared.db.bulk import among
 from shared.events import Envelope, Payload
 from shared.events.creditors import CreditorUpdated
 from shared.events.parties import PostalAddress
+from shared.http.keys import hash_key, new_api_key, verify_key
 from shared.money import quantize
 from shared.outbox import enqueue
 from shared.policy import Policy, policy_from_mapping

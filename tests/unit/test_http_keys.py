@@ -1,6 +1,6 @@
 """API keys are shown once and kept only as a hash."""
 
-from services.ledger.domain.keys import hash_key, new_api_key, verify_key
+from shared.http.keys import hash_key, new_api_key, verify_key
 
 
 def test_a_new_key_is_prefixed_and_unguessable():

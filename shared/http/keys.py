@@ -1,4 +1,8 @@
-"""API keys: shown once to the creditor, stored only as a hash."""
+"""API keys: shown once to the creditor, stored only as a hash.
+
+The ledger issues them; every service checks a key against the hashes the
+ledger publishes on `ledger.creditors`.
+"""
 
 import hashlib
 import hmac
