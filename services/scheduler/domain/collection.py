@@ -9,6 +9,7 @@ due, and publishes the effects it returns. The same facts and moments give
 the same effects, with the same contact ids.
 """
 
+import copy
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -412,6 +413,17 @@ class Collection:
         effects: list[Effect] = []
         while (step := self._first_step(now)) is not None and step.at <= now:
             effects += self._take(step, now)
+        return effects
+
+    def forecast(self, now: datetime, until: datetime) -> list[Effect]:
+        """What would happen from `now` to `until` if nothing changed; self stays."""
+        # The policy and calendar are immutable: the copy shares them.
+        shared = {id(self.policy): self.policy, id(self.calendar): self.calendar}
+        future = copy.deepcopy(self, shared)
+        effects = future.advance(now)
+        while (moment := future.next_moment(now)) is not None and moment <= until:
+            now = moment
+            effects += future.advance(now)
         return effects
 
     def next_moment(self, now: datetime) -> datetime | None:

@@ -617,3 +617,20 @@ def test_a_bounced_address_sends_the_next_stage_by_letter():
     effects = run_until(c, at("2026-01-30"), at("2026-01-26"))
 
     assert [e.channels for e in effects if isinstance(e, ContactDue)] == [("letter",)]
+
+
+def test_a_forecast_shows_what_would_happen_and_changes_nothing():
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    c.advance(at("2026-01-10"))
+
+    forecast = c.forecast(at("2026-01-10"), at("2026-02-10"))
+
+    assert [(d, t) for d, t, _ in contacts(forecast)] == [
+        ("2026-01-16T09:00:00+01:00", "pre_due"),
+        ("2026-01-20T09:00:00+01:00", "reminder"),
+        ("2026-01-29T09:00:00+01:00", "second"),
+        ("2026-02-09T09:00:00+01:00", "final"),
+    ]
+    assert c.case is None and c.pre_due_sent == set()
+    assert c.next_moment(at("2026-01-10")) == at("2026-01-16", "09:00")
