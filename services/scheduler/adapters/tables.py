@@ -1,9 +1,22 @@
-"""The scheduler's tables, in a registry of their own."""
+"""The scheduler's tables, in a registry of their own.
 
+Nested things (a creditor's profile and policy, a debtor's details, a
+collection's state) are kept as JSON: the scheduler reads them whole and
+never queries inside them. `collections.next_moment` is the durable timer.
+"""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
 from sqlalchemy.orm import registry
-from sqlmodel import SQLModel
+from sqlmodel import Field, SQLModel
 
 from shared.db.inbox import INBOX_TABLE, InboxRecord
+from shared.outbox import OUTBOX_TABLE, OutboxRecord
+
+MOMENT = sa.DateTime(timezone=True)
 
 
 class SchedulerTable(SQLModel, registry=registry()):
@@ -14,6 +27,75 @@ class ProcessedMessage(InboxRecord, SchedulerTable, table=True):
     """A message the scheduler has applied; its id is never applied twice."""
 
     __tablename__ = INBOX_TABLE
+
+
+class OutboxMessage(OutboxRecord, SchedulerTable, table=True):
+    """A contact or case event the scheduler decided, waiting for the relay."""
+
+    __tablename__ = OUTBOX_TABLE
+    __table_args__ = (
+        # The relay's next batch, found without walking past published rows.
+        sa.Index(
+            "ix_outbox_unpublished",
+            "position",
+            postgresql_where=sa.text("published_at IS NULL"),
+            sqlite_where=sa.text("published_at IS NULL"),
+        ),
+    )
+
+
+class CreditorRow(SchedulerTable, table=True):
+    """A creditor as `creditor.updated` last described it."""
+
+    __tablename__ = "creditors"
+
+    id: str = Field(primary_key=True, max_length=100)
+    profile: dict[str, Any] = Field(sa_type=sa.JSON)
+    """The payload's JSON without `policy`: timezone, country, language..."""
+    policy: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    """SPEC §3's policy; none yet means nothing is applied or sent."""
+    updated_at: datetime = Field(sa_type=MOMENT)
+
+
+class CollectionRow(SchedulerTable, table=True):
+    """One debtor of one creditor: its details, its engine state, its timer."""
+
+    __tablename__ = "collections"
+    __table_args__ = (
+        # fire_due's claim: the earliest due timers first.
+        sa.Index("ix_collections_next_moment", "next_moment"),
+    )
+
+    creditor_id: str = Field(primary_key=True, max_length=100)
+    debtor_id: str = Field(primary_key=True, max_length=200)
+    debtor: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+    """The latest `debtor.upserted` data; none until the ledger sends it."""
+    state: dict[str, Any] = Field(sa_type=sa.JSON)
+    """The `Collection`'s state, as `documents.dump` writes it."""
+    contacts: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    """Every contact decided for the debtor, for the case file."""
+    next_moment: datetime | None = Field(default=None, sa_type=MOMENT)
+    """When the engine said something falls due next; none when nothing will."""
+    version: int = 0
+    updated_at: datetime = Field(sa_type=MOMENT)
+
+
+class HeldEvent(SchedulerTable, table=True):
+    """An event of a creditor whose profile or policy is not known yet (SPEC §2)."""
+
+    __tablename__ = "held_events"
+    __table_args__ = (sa.Index("ix_held_events_creditor", "creditor_id", "position"),)
+
+    position: int | None = Field(
+        default=None,
+        primary_key=True,
+        sa_type=sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+    )
+    event_id: UUID = Field(unique=True)
+    creditor_id: str = Field(max_length=100)
+    topic: str = Field(max_length=249)
+    envelope: bytes = Field(sa_type=sa.LargeBinary)
+    held_at: datetime = Field(sa_type=MOMENT)
 
 
 metadata = SchedulerTable.metadata

@@ -1,0 +1,335 @@
+"""The engine's effects as the events other services read (SPEC §2, §3, §5).
+
+The engine decides; this module only describes. Case events carry what the
+collection's state holds at the moment of the effect: balances do not change
+while `advance` runs, so the state after it still describes each effect.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from services.scheduler.domain.account import Invoice
+from services.scheduler.domain.collection import (
+    CaseEscalated,
+    CaseOpened,
+    CaseResolved,
+    Collection,
+    ContactDue,
+    ContactFailed,
+    DemandedItem,
+    Effect,
+)
+from shared.events import Envelope, Payload
+from shared.events import collections as cases
+from shared.events.contacts import DemandedInvoice, SendContact
+from shared.events.ids import stable_id
+from shared.topics import COLLECTIONS_CONTACTS, COLLECTIONS_EVENTS, Topic
+
+_CAUSES = {"payment": "payment", "credit": "credit_note", "write_off": "write_off"}
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    """Who the effect concerns: the creditor's profile, the debtor's details."""
+
+    creditor: dict[str, Any]
+    debtor: dict[str, Any] | None
+
+    @property
+    def language(self) -> str:
+        """The debtor's language, else the creditor's."""
+        own = (self.debtor or {}).get("language")
+        return str(own or self.creditor["language"])
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One event for the outbox, and the line the case file keeps of a contact."""
+
+    envelope: Envelope
+    topic: Topic
+    contact: dict[str, Any] | None = None
+
+
+def describe(
+    collection: Collection,
+    party: Party,
+    effect: Effect,
+    contacts: list[dict[str, Any]],
+) -> Outgoing:
+    """The event that publishes `effect`; ids derive from it, so replays match."""
+    if isinstance(effect, ContactDue):
+        return _contact(collection, party, effect)
+    if isinstance(effect, ContactFailed):
+        return _contact(collection, party, _as_due(collection, effect), failed=True)
+    if isinstance(effect, CaseOpened):
+        payload: Payload = _opened(collection, effect)
+    elif isinstance(effect, CaseResolved):
+        payload = _resolved(collection, party, effect)
+    else:
+        payload = _escalated(collection, party, effect, contacts)
+    return Outgoing(
+        _wrap(collection, payload, effect.at, effect.case_id), COLLECTIONS_EVENTS
+    )
+
+
+def _wrap(
+    collection: Collection, payload: Payload, at: datetime, name: str
+) -> Envelope:
+    return Envelope.wrap(
+        payload,
+        id=event_id(collection.creditor, collection.debtor, payload.event_type, name),
+        creditor=collection.creditor,
+        debtor=collection.debtor,
+        occurred_at=at,
+    )
+
+
+def event_id(creditor: str, debtor: str, kind: str, name: str) -> UUID:
+    """One id per (debtor, event type, case or contact): a second copy is caught."""
+    return stable_id("scheduler", creditor, debtor, kind, name)
+
+
+# -- contacts -------------------------------------------------------------------
+
+
+def _contact(
+    collection: Collection, party: Party, due: ContactDue, *, failed: bool = False
+) -> Outgoing:
+    payload = SendContact.model_validate(
+        {
+            "contact_id": due.contact_id,
+            "case_id": due.case_id,
+            "step": due.step,
+            "template": due.template,
+            "channels": list(due.channels),
+            "language": party.language,
+            "due_at": due.due_at,
+            "currency": due.currency,
+            "amount_due": due.amount_due,
+            "invoices": [_demanded(i) for i in due.invoices],
+            "pay_by": due.pay_by,
+            "late_fees": due.late_fees,
+            "attach_statement": due.attach_statement,
+        }
+    )
+    line = {
+        "contact_id": due.contact_id,
+        "case_id": due.case_id,
+        "step": due.step,
+        "template": due.template,
+        "channels": list(due.channels),
+        "at": due.due_at.isoformat(),
+        "currency": due.currency,
+        "amount_due": str(due.amount_due),
+        "invoices": [i.number for i in due.invoices],
+        # TODO(#4): follow notifier.events to turn "pending" into what happened.
+        "outcome": "failed" if failed else "pending",
+    }
+    envelope = _wrap(collection, payload, due.due_at, due.contact_id)
+    return Outgoing(envelope, COLLECTIONS_CONTACTS, line)
+
+
+def _demanded(item: DemandedItem) -> DemandedInvoice:
+    return DemandedInvoice(
+        number=item.number,
+        issued_on=item.issued_on,
+        due_on=item.due_on,
+        amount=item.amount,
+        balance=item.balance,
+    )
+
+
+def _item(invoice: Invoice) -> DemandedItem:
+    return DemandedItem(
+        invoice.number,
+        invoice.issued_on,
+        invoice.due_on,
+        invoice.amount,
+        invoice.balance,
+    )
+
+
+def _as_due(collection: Collection, failed: ContactFailed) -> ContactDue:
+    """A contact no channel can carry, as a letter the notifier will fail.
+
+    `contact.failed` is the notifier's event (SPEC §2, §5): the scheduler asks
+    for the letter, and the notifier, finding no address, reports `no_address`.
+    The engine's `ContactFailed` does not carry the demand, so it is worked out
+    again here the way the engine does; balances are unchanged since.
+    TODO(#4): have the engine's ContactFailed carry the demand it could not send.
+    """
+    policy = collection.policy
+    account = collection.account
+    day = collection.calendar.local_date(failed.at)
+    stage = next((s for s in policy.ladder if s.stage == failed.template), None)
+    invoices: list[Invoice] = []
+    amount: Decimal | None = None
+    pay_by = None
+    anchor = account.anchor()
+    currency = _currency(collection)
+    if failed.step.startswith("pre_due:"):
+        invoices = [account.invoices[failed.step.removeprefix("pre_due:")]]
+    elif failed.step.startswith("dispute_ack:"):
+        number = failed.step.removeprefix("dispute_ack:").rsplit(":", 1)[0]
+        invoices = [account.invoices[number]]
+    elif failed.template == "promise_confirmation":
+        case = next((c for c in collection.cases if c.id == failed.case_id), None)
+        if case is not None and case.promise is not None:
+            currency, amount = case.promise.currency, case.promise.amount
+            pay_by = case.promise.pay_by
+    elif failed.template != "thank_you" and anchor is not None:
+        invoices = account.demand(day, anchor.currency)
+    if invoices:
+        currency = invoices[0].currency
+    return ContactDue(
+        contact_id=failed.contact_id,
+        case_id=failed.case_id,
+        step=failed.step,
+        template=failed.template,
+        channels=("letter",),
+        due_at=failed.at,
+        currency=currency,
+        amount_due=(
+            amount
+            if amount is not None
+            else sum((i.balance for i in invoices), Decimal(0))
+        ),
+        invoices=tuple(_item(i) for i in invoices),
+        late_fees=bool(stage and stage.late_fees),
+        attach_statement=stage is not None and policy.attach_statement,
+        pay_by=pay_by,
+    )
+
+
+def _currency(collection: Collection) -> str:
+    """The anchor's currency, else the newest invoice's."""
+    anchor = collection.account.anchor()
+    if anchor is not None:
+        return anchor.currency
+    return list(collection.account.invoices.values())[-1].currency
+
+
+# -- cases ----------------------------------------------------------------------
+
+
+def _overdue(
+    collection: Collection, at: datetime
+) -> tuple[str, Decimal, list[Invoice]]:
+    """The case's currency, its overdue balance and invoices at `at`."""
+    day = collection.calendar.local_date(at)
+    balances = collection.account.overdue_balances(day)
+    currency = _currency(collection)
+    if currency not in balances and balances:
+        currency = max(balances, key=lambda c: balances[c])
+    overdue = sorted(
+        (
+            i
+            for i in collection.account.invoices.values()
+            if i.currency == currency and i.is_overdue_on(day)
+        ),
+        key=lambda i: (i.due_on, i.number),
+    )
+    return currency, balances.get(currency, Decimal(0)), overdue
+
+
+def _opened(collection: Collection, effect: CaseOpened) -> cases.CaseOpened:
+    currency, balance, overdue = _overdue(collection, effect.at)
+    anchor = collection.account.anchor()
+    anchor_on = (
+        anchor.due_on
+        if anchor is not None and anchor.currency == currency
+        else overdue[0].due_on
+    )
+    return cases.CaseOpened(
+        case_id=effect.case_id,
+        currency=currency,
+        overdue_balance=balance,
+        anchor_on=anchor_on,
+        invoices=[i.number for i in overdue],
+    )
+
+
+def _resolved(
+    collection: Collection, party: Party, effect: CaseResolved
+) -> cases.CaseResolved:
+    currency, balance, _ = _overdue(collection, effect.at)
+    case = next(c for c in collection.cases if c.id == effect.case_id)
+    thanks = (
+        effect.by == "payment"
+        and case.ladder_contacts > 0
+        and collection.policy.thank_you
+    )
+    return cases.CaseResolved(
+        case_id=effect.case_id,
+        cause=_CAUSES[effect.by],
+        currency=currency,
+        overdue_balance=balance,
+        thank_you=thanks,
+    )
+
+
+def _escalated(
+    collection: Collection,
+    party: Party,
+    effect: CaseEscalated,
+    contacts: list[dict[str, Any]],
+) -> cases.CaseEscalated:
+    """The case file, as full as the scheduler's state allows."""
+    case = next(c for c in collection.cases if c.id == effect.case_id)
+    currency, balance, _ = _overdue(collection, effect.at)
+    stage = collection.policy.ladder[case.next_stage - 1].stage
+    details = dict(party.debtor or {})
+    # TODO(#4): a debtor the ledger never described has no name; its id stands in.
+    details.setdefault("name", collection.debtor)
+    invoices = [
+        cases.CaseInvoice(
+            number=i.number,
+            issued_on=i.issued_on,
+            due_on=i.due_on,
+            amount=i.amount,
+            balance=i.balance,
+            status=_status(i),
+        )
+        for i in collection.account.invoices.values()
+        if i.currency == currency
+    ]
+    return cases.CaseEscalated(
+        case_id=case.id,
+        trigger="ladder",
+        stage=stage,
+        case_file=cases.CaseFile(
+            debtor=cases.CaseDebtor.model_validate({"id": collection.debtor} | details),
+            currency=currency,
+            overdue_balance=balance,
+            opened_at=case.opened_at,
+            invoices=invoices,
+            contacts=[
+                cases.CaseContact(
+                    contact_id=line["contact_id"],
+                    step=line["step"],
+                    template=line["template"],
+                    channel=line["channels"][0] if line["channels"] else None,
+                    outcome=line["outcome"],
+                    at=line["at"],
+                    amount_due=line["amount_due"],
+                    invoices=line["invoices"],
+                )
+                for line in contacts
+                if line["case_id"] == case.id
+            ],
+            # TODO(#4): the engine keeps only the active promise, and no dispute
+            # reasons, plans or notes yet; the case file lists none of them.
+        ),
+    )
+
+
+def _status(invoice: Invoice) -> str:
+    if invoice.written_off:
+        return "written_off"
+    if invoice.disputed:
+        return "disputed"
+    return "open" if invoice.balance > 0 else "paid"

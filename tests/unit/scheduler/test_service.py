@@ -1,0 +1,264 @@
+"""The scheduler's service on SQLite: facts in, timers fired, the outbox written."""
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from services.scheduler.service import Scheduler
+from services.scheduler.service.scheduler import utc
+from shared.clock import VirtualClock
+from shared.db.engine import make_engine
+from shared.db.migrations import upgrade
+from shared.events.ids import contact_id
+from tests.support.databases import sqlite_url
+from tests.support.scheduler import (
+    at,
+    collection_row,
+    contacts,
+    creditor_updated,
+    debtor_upserted,
+    invoice_issued,
+    outbox,
+    payment_received,
+)
+
+REMINDER_SLOT = at("2026-01-20", "09:00")
+"""Invoice INV-1 falls due on Monday 19 January; the reminder goes a day later."""
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    url = sqlite_url(tmp_path)
+    upgrade("scheduler", url)
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock(at("2026-01-05", "08:00"))
+
+
+@pytest.fixture
+def scheduler(engine: Engine, clock: VirtualClock) -> Scheduler:
+    return Scheduler(engine, clock)
+
+
+def known_debtor_with_invoice(scheduler: Scheduler, clock: VirtualClock) -> None:
+    scheduler.follow_creditor(creditor_updated(clock.now()))
+    scheduler.follow_ledger(debtor_upserted(clock.now()))
+    clock.advance_to(at("2026-01-05", "10:00"))
+    scheduler.follow_ledger(invoice_issued(clock.now()))
+
+
+def test_an_unpaid_invoice_brings_its_reminder_at_the_slot(
+    scheduler: Scheduler, clock: VirtualClock, engine: Engine
+) -> None:
+    known_debtor_with_invoice(scheduler, clock)
+
+    fired = scheduler.fire_due(REMINDER_SLOT)
+
+    reminder = contacts(engine)[-1]
+    assert fired == 1
+    assert reminder["template"] == "reminder"
+    assert reminder["contact_id"] == contact_id("acme", "d1", "d1#1", "ladder:1")
+    assert reminder["amount_due"] == "1200.00"
+    assert reminder["currency"] == "EUR"
+    assert reminder["language"] == "en"
+    assert reminder["channels"] == ["email"]
+    assert [i["number"] for i in reminder["invoices"]] == ["INV-1"]
+
+
+def test_the_timer_is_the_moment_the_engine_names(
+    scheduler: Scheduler, clock: VirtualClock, engine: Engine
+) -> None:
+    known_debtor_with_invoice(scheduler, clock)
+
+    row = collection_row(engine)
+
+    assert row is not None and row.next_moment is not None
+    # The pre-due reminder, three days before the due date, comes first.
+    assert row.next_moment.replace(tzinfo=None) == at("2026-01-16", "08:00").replace(
+        tzinfo=None
+    )
+
+
+def test_nothing_fires_before_its_moment(
+    scheduler: Scheduler, clock: VirtualClock, engine: Engine
+) -> None:
+    known_debtor_with_invoice(scheduler, clock)
+
+    fired = scheduler.fire_due(at("2026-01-16", "08:59"))
+
+    assert fired == 0
+    assert contacts(engine) == []
+
+
+def test_each_moment_fires_its_contacts_once(
+    scheduler: Scheduler, clock: VirtualClock, engine: Engine
+) -> None:
+    known_debtor_with_invoice(scheduler, clock)
+
+    scheduler.fire_due(at("2026-01-16", "09:00"))
+    scheduler.fire_due(REMINDER_SLOT)
+    again = scheduler.fire_due(REMINDER_SLOT)
+
+    assert again == 0
+    assert [c["template"] for c in contacts(engine)] == ["pre_due", "reminder"]
+
+
+def test_a_replayed_envelope_changes_nothing(
+    scheduler: Scheduler, clock: VirtualClock, engine: Engine
+) -> None:
+    scheduler.follow_creditor(creditor_updated(clock.now()))
+    invoice = invoice_issued(clock.now())
+    scheduler.follow_ledger(invoice)
+    before = collection_row(engine)
+
+    applied = scheduler.follow_ledger(invoice)
+
+    after = collection_row(engine)
+    assert applied is False
+    assert before is not None and after is not None
+    assert (after.state, after.version) == (before.state, before.version)
+
+
+def test_events_before_their_creditor_are_held_then_applied_in_order(
+    scheduler: Scheduler, clock: VirtualClock, engine: Engine
+) -> None:
+    scheduler.follow_ledger(debtor_upserted(clock.now()))
+    scheduler.follow_ledger(invoice_issued(clock.now()))
+    held = collection_row(engine)
+
+    scheduler.follow_creditor(creditor_updated(clock.now()))
+
+    released = collection_row(engine)
+    assert held is None
+    assert released is not None and released.debtor is not None
+    assert list(released.state["account"]["invoices"]) == ["INV-1"]
+    scheduler.fire_due(REMINDER_SLOT)
+    assert contacts(engine)[-1]["language"] == "en"
+
+
+def test_a_creditor_without_a_policy_keeps_its_events_held(
+    scheduler: Scheduler, clock: VirtualClock, engine: Engine
+) -> None:
+    scheduler.follow_creditor(creditor_updated(clock.now(), policy=None))
+
+    scheduler.follow_ledger(invoice_issued(clock.now()))
+
+    assert collection_row(engine) is None
+
+
+def test_a_payment_two_seconds_before_the_slot_prevents_the_contact(
+    scheduler: Scheduler, clock: VirtualClock, engine: Engine
+) -> None:
+    known_debtor_with_invoice(scheduler, clock)
+    scheduler.fire_due(at("2026-01-20", "00:00"))
+    clock.advance_to(REMINDER_SLOT - timedelta(seconds=2))
+    scheduler.follow_ledger(payment_received(clock.now()))
+
+    scheduler.fire_due(REMINDER_SLOT)
+
+    assert "reminder" not in [c["template"] for c in contacts(engine)]
+    resolved = [e.data for e in outbox(engine) if e.type == "case.resolved"]
+    assert resolved == [
+        {
+            "case_id": "d1#1",
+            "cause": "payment",
+            "currency": "EUR",
+            "overdue_balance": "0.00",
+            "thank_you": False,
+        }
+    ]
+
+
+def test_payment_after_a_reminder_resolves_the_case_and_thanks_the_debtor(
+    scheduler: Scheduler, clock: VirtualClock, engine: Engine
+) -> None:
+    known_debtor_with_invoice(scheduler, clock)
+    scheduler.fire_due(REMINDER_SLOT)
+    clock.advance_to(at("2026-01-22", "11:00"))
+
+    scheduler.follow_ledger(payment_received(clock.now()))
+    scheduler.fire_due(at("2026-03-31"))
+
+    templates = [c["template"] for c in contacts(engine)]
+    assert templates == ["reminder", "thank_you"]
+    row = collection_row(engine)
+    assert row is not None and row.next_moment is None
+
+
+def test_a_case_opening_is_announced_with_its_overdue_invoices(
+    scheduler: Scheduler, clock: VirtualClock, engine: Engine
+) -> None:
+    known_debtor_with_invoice(scheduler, clock)
+
+    scheduler.fire_due(REMINDER_SLOT)
+
+    opened = [e.data for e in outbox(engine) if e.type == "case.opened"]
+    assert opened == [
+        {
+            "case_id": "d1#1",
+            "currency": "EUR",
+            "overdue_balance": "1200.00",
+            "anchor_on": "2026-01-19",
+            "invoices": ["INV-1"],
+        }
+    ]
+
+
+def test_a_debtor_with_no_address_gets_a_letter_the_notifier_will_fail(
+    scheduler: Scheduler, clock: VirtualClock, engine: Engine
+) -> None:
+    scheduler.follow_creditor(creditor_updated(clock.now()))
+    scheduler.follow_ledger(debtor_upserted(clock.now(), email=None, address=None))
+    scheduler.follow_ledger(invoice_issued(clock.now()))
+
+    scheduler.fire_due(REMINDER_SLOT)
+
+    reminder = contacts(engine)[-1]
+    assert reminder["template"] == "reminder"
+    assert reminder["channels"] == ["letter"]
+    assert reminder["amount_due"] == "1200.00"
+    row = collection_row(engine)
+    assert row is not None and row.state["cases"][0]["flagged"] is True
+
+
+def test_an_exhausted_ladder_escalates_with_the_case_file(
+    scheduler: Scheduler, clock: VirtualClock, engine: Engine
+) -> None:
+    known_debtor_with_invoice(scheduler, clock)
+
+    for day in range(0, 80):
+        scheduler.fire_due(at("2026-01-20", "09:00") + timedelta(days=day))
+
+    escalated = [e.data for e in outbox(engine) if e.type == "case.escalated"]
+    assert len(escalated) == 1
+    case_file = escalated[0]["case_file"]
+    assert escalated[0]["stage"] == "agency"
+    assert case_file["debtor"]["id"] == "d1"
+    assert case_file["overdue_balance"] == "1200.00"
+    assert [c["template"] for c in case_file["contacts"]] == [
+        "reminder",
+        "second",
+        "final",
+    ]
+    assert [i["status"] for i in case_file["invoices"]] == ["open"]
+
+
+def test_a_new_policy_sets_every_timer_of_the_creditor_again(
+    scheduler: Scheduler, clock: VirtualClock, engine: Engine
+) -> None:
+    known_debtor_with_invoice(scheduler, clock)
+    clock.advance_to(at("2026-01-06"))
+
+    scheduler.follow_creditor(creditor_updated(clock.now(), timezone="Europe/London"))
+
+    row = collection_row(engine)
+    assert row is not None and row.next_moment is not None
+    assert utc(row.next_moment) == utc(clock.now())
