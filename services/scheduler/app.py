@@ -1,15 +1,22 @@
 """The scheduler as a FastStream app: it follows the ledger and the notifier.
 
-It consumes `ledger.events`, `ledger.creditors` and `notifier.events`, and will
-publish `contact.due` commands on `collections.contacts` and case events on
-`collections.events`; both are declared so the AsyncAPI document shows them.
+It consumes `ledger.events`, `ledger.creditors` and `notifier.events`, and
+publishes, through its outbox, `contact.due` commands on `collections.contacts`
+and case events on `collections.events`; both are declared so the AsyncAPI
+document shows them.
 """
 
 import logging
+from collections.abc import Awaitable, Callable
 
+import anyio
 from faststream import FastStream
+from sqlalchemy.exc import InterfaceError, OperationalError
 
+from services.scheduler.service import Scheduler
 from services.scheduler.settings import SchedulerSettings
+from shared.clock import SystemClock
+from shared.db.engine import make_engine
 from shared.events import Envelope
 from shared.messaging.broker import (
     build_broker,
@@ -18,6 +25,7 @@ from shared.messaging.broker import (
     stream_app,
     subscribe,
 )
+from shared.messaging.errors import RetryableError
 from shared.messaging.handlers import accept, log_ids
 from shared.topics import (
     COLLECTIONS_CONTACTS,
@@ -25,6 +33,7 @@ from shared.topics import (
     LEDGER_CREDITORS,
     LEDGER_EVENTS,
     NOTIFIER_EVENTS,
+    Topic,
 )
 
 SERVICE = "scheduler"
@@ -36,39 +45,63 @@ DESCRIPTION = (
 
 logger = logging.getLogger(__name__)
 
-
-async def follow_ledger(envelope: Envelope) -> None:
-    """A change to a debtor's receivables, as the ledger recorded it."""
-    accept(envelope, LEDGER_EVENTS)
-    # TODO(#4): update the debtor's invoices and case, open or resolve the case,
-    # and work out the next stage's moment again.
-    logger.info("ledger event received", extra=log_ids(envelope, LEDGER_EVENTS))
+Follow = Callable[[Envelope], bool]
 
 
-async def follow_creditor(envelope: Envelope) -> None:
-    """A creditor's profile and policy, whole, as the ledger keeps it."""
-    accept(envelope, LEDGER_CREDITORS)
-    # TODO(#4): keep the creditor's policy and release its events held until now.
-    logger.info("creditor received", extra=log_ids(envelope, LEDGER_CREDITORS))
+class SchedulerUnavailable(RetryableError):
+    """The scheduler's database could not be reached; the event is tried again."""
+
+
+def follower(follow: Follow, topic: Topic) -> Callable[[Envelope], Awaitable[None]]:
+    """A handler that applies each envelope of `topic` with `follow`, off the loop."""
+
+    async def handle(envelope: Envelope) -> None:
+        accept(envelope, topic)
+        try:
+            applied = await anyio.to_thread.run_sync(follow, envelope)
+        except (OperationalError, InterfaceError) as error:
+            raise SchedulerUnavailable(type(error).__name__) from error
+        logger.info(
+            "event applied" if applied else "event already applied",
+            extra=log_ids(envelope, topic),
+        )
+
+    handle.__doc__ = DESCRIPTIONS[topic.name]
+    return handle
+
+
+DESCRIPTIONS = {
+    LEDGER_EVENTS.name: "A change to a debtor's receivables, as the ledger recorded it.",
+    LEDGER_CREDITORS.name: "A creditor's profile and policy, whole, as the ledger "
+    "keeps it.",
+    NOTIFIER_EVENTS.name: "What became of a contact: sent, failed, bounced or skipped.",
+}
 
 
 async def follow_notifier(envelope: Envelope) -> None:
     """What became of a contact: sent, failed, bounced or skipped."""
     accept(envelope, NOTIFIER_EVENTS)
     # TODO(#4): mark the contact's step done, flag the case on a failure, and
-    # move the ladder on.
+    # mark the address invalid on a bounce (`Collection.email_bounced`).
     logger.info("notifier event received", extra=log_ids(envelope, NOTIFIER_EVENTS))
 
 
-def create_app(settings: SchedulerSettings | None = None) -> FastStream:
+def create_app(
+    settings: SchedulerSettings | None = None, *, scheduler: Scheduler | None = None
+) -> FastStream:
     """The scheduler's FastStream app, wired to Kafka as `settings` say."""
     settings = settings or SchedulerSettings()
+    scheduler = scheduler or Scheduler(
+        make_engine(settings.database_url), SystemClock()
+    )
     broker = build_broker(settings, service=SERVICE)
     router = envelope_router(broker, settings.consumer_group)
     group = settings.consumer_group
 
-    subscribe(router, LEDGER_EVENTS, follow_ledger, consumer_group=group)
-    subscribe(router, LEDGER_CREDITORS, follow_creditor, consumer_group=group)
+    ledger = follower(scheduler.follow_ledger, LEDGER_EVENTS)
+    creditors = follower(scheduler.follow_creditor, LEDGER_CREDITORS)
+    subscribe(router, LEDGER_EVENTS, ledger, consumer_group=group)
+    subscribe(router, LEDGER_CREDITORS, creditors, consumer_group=group)
     subscribe(router, NOTIFIER_EVENTS, follow_notifier, consumer_group=group)
     declare_publisher(router, COLLECTIONS_CONTACTS)
     declare_publisher(router, COLLECTIONS_EVENTS)
