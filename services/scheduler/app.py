@@ -66,12 +66,15 @@ def follower(follow: Follow, topic: Topic) -> Callable[[Envelope], Awaitable[Non
             extra=log_ids(envelope, topic),
         )
 
+    # AsyncAPI names the channel after the handler and describes it by its doc.
+    handle.__name__ = handle.__qualname__ = follow.__name__
     handle.__doc__ = DESCRIPTIONS[topic.name]
     return handle
 
 
 DESCRIPTIONS = {
-    LEDGER_EVENTS.name: "A change to a debtor's receivables, as the ledger recorded it.",
+    LEDGER_EVENTS.name: "A change to a debtor's receivables, as the ledger "
+    "recorded it.",
     LEDGER_CREDITORS.name: "A creditor's profile and policy, whole, as the ledger "
     "keeps it.",
     NOTIFIER_EVENTS.name: "What became of a contact: sent, failed, bounced or skipped.",

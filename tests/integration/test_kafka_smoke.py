@@ -5,6 +5,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -13,8 +14,13 @@ from aiokafka.admin import AIOKafkaAdminClient
 from faststream import FastStream
 
 from services.scheduler.app import create_app
+from services.scheduler.service import Scheduler
 from services.scheduler.settings import SchedulerSettings
+from shared.clock import SystemClock
+from shared.db.engine import make_engine
+from shared.db.migrations import upgrade
 from shared.topics import LEDGER_EVENTS
+from tests.support.databases import sqlite_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("kafka_topics")]
 
@@ -30,7 +36,7 @@ class HandledEvents(logging.Handler):
         self.ids: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.getMessage() == "ledger event received":
+        if record.getMessage() in ("event applied", "event already applied"):
             self.ids.append(record.event_id)
 
 
@@ -54,6 +60,14 @@ def group() -> str:
 
 
 @pytest.fixture
+def scheduler(tmp_path: Path) -> Scheduler:
+    """The scheduler's state in a SQLite file: this test is about the broker."""
+    url = sqlite_url(tmp_path)
+    upgrade("scheduler", url)
+    return Scheduler(make_engine(url), SystemClock())
+
+
+@pytest.fixture
 async def producer(kafka_bootstrap: str):
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
     await producer.start()
@@ -69,7 +83,14 @@ def _envelope(**changes) -> dict:
         "occurred_at": "2026-01-05T10:12:00+00:00",
         "creditor": "acme",
         "debtor": "d-smoke",
-        "data": {"invoice": "INV-1", "amount": "1200.00", "currency": "EUR"},
+        "data": {
+            "number": "INV-1",
+            "issued_on": "2026-01-05",
+            "due_on": "2026-01-19",
+            "currency": "EUR",
+            "amount": "1200.00",
+            "balance": "1200.00",
+        },
     }
     envelope.update(changes)
     return {k: v for k, v in envelope.items() if v is not None}
@@ -107,9 +128,10 @@ async def _start_at_the_end(bootstrap: str, group: str) -> None:
         await consumer.stop()
 
 
-async def _started(bootstrap: str, group: str) -> FastStream:
+async def _started(bootstrap: str, group: str, scheduler: Scheduler) -> FastStream:
     app = create_app(
-        SchedulerSettings(kafka_bootstrap_servers=bootstrap, consumer_group=group)
+        SchedulerSettings(kafka_bootstrap_servers=bootstrap, consumer_group=group),
+        scheduler=scheduler,
     )
     await app.start()
     return app
@@ -127,11 +149,11 @@ async def _committed(bootstrap: str, group: str, partition: int) -> int:
 
 
 async def test_a_handled_event_is_committed_and_not_redelivered_after_a_restart(
-    kafka_bootstrap, group, producer, handled
+    kafka_bootstrap, group, producer, handled, scheduler
 ):
     await _start_at_the_end(kafka_bootstrap, group)
     event = _envelope()
-    app = await _started(kafka_bootstrap, group)
+    app = await _started(kafka_bootstrap, group, scheduler)
     try:
         sent = await producer.send_and_wait(
             LEDGER_EVENTS.name, json.dumps(event).encode(), key=KEY
@@ -143,7 +165,7 @@ async def test_a_handled_event_is_committed_and_not_redelivered_after_a_restart(
 
     handled.ids.clear()
     sentinel = _envelope()
-    app = await _started(kafka_bootstrap, group)
+    app = await _started(kafka_bootstrap, group, scheduler)
     try:
         await producer.send_and_wait(
             LEDGER_EVENTS.name, json.dumps(sentinel).encode(), key=KEY
@@ -168,14 +190,14 @@ async def _wait_for_commit(bootstrap: str, group: str, sent) -> int:
 
 
 async def test_malformed_records_land_in_the_dlq_unchanged_and_the_consumer_goes_on(
-    kafka_bootstrap, group, producer, handled
+    kafka_bootstrap, group, producer, handled, scheduler
 ):
     await _start_at_the_end(kafka_bootstrap, group)
     not_json = f'{{"id": "{uuid4()}", "type": '.encode()
     no_occurred_at = json.dumps(_envelope(occurred_at=None)).encode()
     valid = _envelope()
 
-    app = await _started(kafka_bootstrap, group)
+    app = await _started(kafka_bootstrap, group, scheduler)
     try:
         # a header that is not text must not stop the consumer either
         await producer.send_and_wait(

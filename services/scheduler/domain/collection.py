@@ -162,6 +162,9 @@ class CaseOpened:
 class CaseEscalated:
     case_id: str
     at: datetime
+    trigger: Literal["ladder", "collector"] = "ladder"
+    stage: str | None = None
+    """The escalating stage, when the ladder escalated."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,7 +377,7 @@ class Collection:
         case = self._open_case()
         case.state = CaseState.ESCALATED
         case.promise = case.plan = None
-        return [CaseEscalated(case.id, at)]
+        return [CaseEscalated(case.id, at, "collector")]
 
     def noted(self, author: str, text: str, *, at: datetime) -> list[Effect]:
         """A collector's note, kept with the current case (or the last one)."""
@@ -599,7 +602,7 @@ class Collection:
 
         if stage.action == "escalate":
             case.state = CaseState.ESCALATED
-            return [CaseEscalated(case.id, at)]
+            return [CaseEscalated(case.id, at, "ladder", stage.stage)]
 
         case.last_demand_on = self.calendar.local_date(at)
         case.ladder_contacts += 1

@@ -19,9 +19,7 @@ from shared.outbox import relay_on_commit
 TITLE = "overdue scheduler"
 
 
-def create_http(
-    settings: SchedulerSettings, *, clock: Clock | None = None
-) -> FastAPI:
+def create_http(settings: SchedulerSettings, *, clock: Clock | None = None) -> FastAPI:
     """Everything `overdue scheduler serve` runs, on the database `settings` name."""
     clock = clock or SystemClock()
     engine = make_engine(settings.database_url)

@@ -21,6 +21,8 @@ from services.scheduler.domain.collection import (
     ContactFailed,
     DemandedItem,
     Effect,
+    PlanEnded,
+    PromiseChecked,
 )
 from shared.events import Envelope, Payload
 from shared.events import collections as cases
@@ -68,12 +70,27 @@ def describe(
     if isinstance(effect, CaseOpened):
         payload: Payload = _opened(collection, effect)
     elif isinstance(effect, CaseResolved):
-        payload = _resolved(collection, party, effect)
+        payload = _resolved(effect)
+    elif isinstance(effect, PromiseChecked):
+        payload = _promise_checked(effect)
+    elif isinstance(effect, PlanEnded):
+        payload = _plan_ended(effect)
     else:
         payload = _escalated(collection, party, effect, contacts)
     return Outgoing(
-        _wrap(collection, payload, effect.at, effect.case_id), COLLECTIONS_EVENTS
+        _wrap(collection, payload, effect.at, _name(effect)), COLLECTIONS_EVENTS
     )
+
+
+def _name(
+    effect: CaseOpened | CaseResolved | CaseEscalated | PromiseChecked | PlanEnded,
+) -> str:
+    """What an event's id derives from: its case, and which commitment."""
+    if isinstance(effect, PromiseChecked):
+        return f"{effect.case_id}/promise-{effect.promise}"
+    if isinstance(effect, PlanEnded):
+        return f"{effect.case_id}/plan-{effect.plan}"
+    return effect.case_id
 
 
 def _wrap(
@@ -253,22 +270,43 @@ def _opened(collection: Collection, effect: CaseOpened) -> cases.CaseOpened:
     )
 
 
-def _resolved(
-    collection: Collection, party: Party, effect: CaseResolved
-) -> cases.CaseResolved:
-    currency, balance, _ = _overdue(collection, effect.at)
-    case = next(c for c in collection.cases if c.id == effect.case_id)
-    thanks = (
-        effect.by == "payment"
-        and case.ladder_contacts > 0
-        and collection.policy.thank_you
-    )
+def _resolved(effect: CaseResolved) -> cases.CaseResolved:
     return cases.CaseResolved(
         case_id=effect.case_id,
         cause=_CAUSES[effect.by],
-        currency=currency,
-        overdue_balance=balance,
-        thank_you=thanks,
+        currency=effect.currency,
+        overdue_balance=effect.overdue_balance,
+        thank_you=effect.thank_you,
+    )
+
+
+def _promise_checked(effect: PromiseChecked) -> Payload:
+    kind = cases.PromiseKept if effect.kept else cases.PromiseBroken
+    return kind(
+        case_id=effect.case_id,
+        promise_id=f"{effect.case_id}/promise-{effect.promise}",
+        currency=effect.currency,
+        amount=effect.amount,
+        paid=effect.paid,
+    )
+
+
+def _plan_ended(effect: PlanEnded) -> Payload:
+    plan_id = f"{effect.case_id}/plan-{effect.plan}"
+    if effect.completed:
+        return cases.PlanCompleted(
+            case_id=effect.case_id,
+            plan_id=plan_id,
+            currency=effect.currency,
+            paid=effect.paid,
+        )
+    return cases.PlanBroken(
+        case_id=effect.case_id,
+        plan_id=plan_id,
+        currency=effect.currency,
+        installment=effect.installment,
+        expected=effect.expected,
+        paid=effect.paid,
     )
 
 
@@ -281,7 +319,6 @@ def _escalated(
     """The case file, as full as the scheduler's state allows."""
     case = next(c for c in collection.cases if c.id == effect.case_id)
     currency, balance, _ = _overdue(collection, effect.at)
-    stage = collection.policy.ladder[case.next_stage - 1].stage
     details = dict(party.debtor or {})
     # TODO(#4): a debtor the ledger never described has no name; its id stands in.
     details.setdefault("name", collection.debtor)
@@ -299,8 +336,8 @@ def _escalated(
     ]
     return cases.CaseEscalated(
         case_id=case.id,
-        trigger="ladder",
-        stage=stage,
+        trigger=effect.trigger,
+        stage=effect.stage,
         case_file=cases.CaseFile(
             debtor=cases.CaseDebtor.model_validate({"id": collection.debtor} | details),
             currency=currency,
@@ -321,8 +358,12 @@ def _escalated(
                 for line in contacts
                 if line["case_id"] == case.id
             ],
-            # TODO(#4): the engine keeps only the active promise, and no dispute
-            # reasons, plans or notes yet; the case file lists none of them.
+            notes=[
+                cases.CaseNote(at=n.at, author=n.author, text=n.text)
+                for n in case.notes
+            ],
+            # TODO(#4): the engine keeps only the active promise and plan, and
+            # no dispute reasons; the case file lists none of them yet.
         ),
     )
 
