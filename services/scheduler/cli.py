@@ -3,6 +3,7 @@
 import typer
 
 from services.scheduler.app import DESCRIPTION, SERVICE, create_app
+from services.scheduler.http.app import create_http
 from services.scheduler.settings import SchedulerSettings
 from shared.messaging.commands import add_service_commands
 
@@ -14,4 +15,5 @@ add_service_commands(
     settings_cls=SchedulerSettings,
     create_app=create_app,
     description=DESCRIPTION,
+    create_http=create_http,
 )
