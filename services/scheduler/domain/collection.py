@@ -113,6 +113,15 @@ class Note:
 
 
 @dataclass(frozen=True, slots=True)
+class Promised:
+    """What a confirmation or an installment reminder names: an amount by a date."""
+
+    currency: str
+    amount: Decimal
+    pay_by: date
+
+
+@dataclass(frozen=True, slots=True)
 class DemandedItem:
     number: str
     issued_on: date
@@ -144,12 +153,29 @@ class ContactDue:
 class ContactFailed:
     """A contact that no channel can carry (`no_address`); it counts as sent."""
 
-    contact_id: str
-    case_id: str | None
-    step: str
-    template: str
-    at: datetime
+    contact: ContactDue
+    """The contact as it would have gone, by letter, with its demand."""
     reason: str
+
+    @property
+    def contact_id(self) -> str:
+        return self.contact.contact_id
+
+    @property
+    def case_id(self) -> str | None:
+        return self.contact.case_id
+
+    @property
+    def step(self) -> str:
+        return self.contact.step
+
+    @property
+    def template(self) -> str:
+        return self.contact.template
+
+    @property
+    def at(self) -> datetime:
+        return self.contact.due_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,7 +360,7 @@ class Collection:
     ) -> list[Effect]:
         """Pause the ladder until the promise is checked; a new one replaces it."""
         case = self._open_case()
-        currency = self._currency()
+        currency = self.currency()
         case.plan = None
         case.promises += 1
         case.promise = Promise(
@@ -353,7 +379,7 @@ class Collection:
     ) -> list[Effect]:
         """Pause the ladder while installments are met; a new plan replaces any."""
         case = self._open_case()
-        currency = self._currency()
+        currency = self.currency()
         case.promise = None
         case.plans += 1
         case.plan = Plan(
@@ -624,15 +650,12 @@ class Collection:
         assert case is not None and case.promise is not None
         promise = case.promise = replace(case.promise, confirmed=True)
         step = f"promise:{promise.number}:confirmation"
-        contact = self._contact(case, step, "promise_confirmation", ["email"], at, [])
-        if isinstance(contact, ContactDue):
-            contact = replace(
-                contact,
-                currency=promise.currency,
-                amount_due=promise.amount,
-                pay_by=promise.pay_by,
+        promised = Promised(promise.currency, promise.amount, promise.pay_by)
+        return [
+            self._contact(
+                case, step, "promise_confirmation", ["email"], at, [], promised
             )
-        return [contact]
+        ]
 
     def _check_promise(self, at: datetime) -> list[Effect]:
         """Kept: the ladder resumes, its gap counted from today. Broken: say so now."""
@@ -665,7 +688,7 @@ class Collection:
     ) -> list[Effect]:
         """A broken commitment is a demand: it says so with what is now owed."""
         day = self.calendar.local_date(at)
-        demanded = self.account.demand(day, self._currency())
+        demanded = self.account.demand(day, self.currency())
         if not demanded:
             return []
         case.last_demand_on = day
@@ -678,15 +701,8 @@ class Collection:
         installment = plan.installments[plan.reminded]
         case.plan = replace(plan, reminded=plan.reminded + 1)
         step = f"plan:{plan.number}:installment:{plan.reminded + 1}"
-        contact = self._contact(case, step, "installment_due", ["email"], at, [])
-        if isinstance(contact, ContactDue):
-            contact = replace(
-                contact,
-                currency=plan.currency,
-                amount_due=installment.amount,
-                pay_by=installment.due_on,
-            )
-        return [contact]
+        owed = Promised(plan.currency, installment.amount, installment.due_on)
+        return [self._contact(case, step, "installment_due", ["email"], at, [], owed)]
 
     def _check_installment(self, at: datetime) -> list[Effect]:
         """Met: on to the next, or the plan is complete. Missed: the plan is broken."""
@@ -747,26 +763,30 @@ class Collection:
         wanted: list[Channel],
         at: datetime,
         invoices: list[Invoice],
+        promised: "Promised | None" = None,
     ) -> ContactDue | ContactFailed:
-        """The contact for `step`, on the channels that can reach the debtor."""
+        """The contact for `step`, on the channels that can reach the debtor.
+
+        A contact demands `invoices`, or, for a confirmation or an installment
+        reminder, the `promised` amount by its date.
+        """
         case_id = case.id if case is not None else None
-        identity = contact_id(self.creditor, self.debtor, case_id, step)
         channels = self._channels(wanted)
-        if not channels:
-            return ContactFailed(
-                identity, case_id, step, template, at, reason="no_address"
-            )
         stage = self._stage_named(template)
-        currency = invoices[0].currency if invoices else self._currency()
-        return ContactDue(
-            contact_id=identity,
+        currency = invoices[0].currency if invoices else self.currency()
+        amount = sum((i.balance for i in invoices), Decimal(0))
+        if promised is not None:
+            currency, amount = promised.currency, promised.amount
+        due = ContactDue(
+            contact_id=contact_id(self.creditor, self.debtor, case_id, step),
             case_id=case_id,
             step=step,
             template=template,
-            channels=channels,
+            channels=channels or ("letter",),
             due_at=at,
             currency=currency,
-            amount_due=sum((i.balance for i in invoices), Decimal(0)),
+            amount_due=amount,
+            pay_by=promised.pay_by if promised is not None else None,
             invoices=tuple(
                 DemandedItem(i.number, i.issued_on, i.due_on, i.amount, i.balance)
                 for i in invoices
@@ -774,6 +794,7 @@ class Collection:
             late_fees=bool(stage and stage.late_fees),
             attach_statement=stage is not None and self.policy.attach_statement,
         )
+        return due if channels else ContactFailed(due, reason="no_address")
 
     def _channels(self, wanted: list[Channel]) -> tuple[Channel, ...]:
         """Email falls back to a letter, one letter at most; letters need an address."""
@@ -790,7 +811,8 @@ class Collection:
     def _stage_named(self, template: str) -> Stage | None:
         return next((s for s in self.policy.ladder if s.stage == template), None)
 
-    def _currency(self) -> str:
+    def currency(self) -> str:
+        """The debt's currency: the oldest chaseable invoice's, else the first's."""
         anchor = self.account.anchor()
         if anchor is not None:
             return anchor.currency
@@ -810,7 +832,7 @@ class Collection:
         thanks = by == "payment" and case.ladder_contacts > 0 and self.policy.thank_you
         if thanks:
             self.thank_you_owed = case
-        currency = self._currency()
+        currency = self.currency()
         left = self.account.overdue_balances(today).get(currency, Decimal(0))
         return [CaseResolved(case.id, at, by, currency, left, thank_you=thanks)]
 

@@ -5,7 +5,7 @@ collection's state holds at the moment of the effect: balances do not change
 while `advance` runs, so the state after it still describes each effect.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -66,7 +66,7 @@ def describe(
     if isinstance(effect, ContactDue):
         return _contact(collection, party, effect)
     if isinstance(effect, ContactFailed):
-        return _contact(collection, party, _as_due(collection, effect), failed=True)
+        return _contact(collection, party, _as_due(effect), failed=True)
     if isinstance(effect, CaseOpened):
         payload: Payload = _opened(collection, effect)
     elif isinstance(effect, CaseResolved):
@@ -170,64 +170,13 @@ def _item(invoice: Invoice) -> DemandedItem:
     )
 
 
-def _as_due(collection: Collection, failed: ContactFailed) -> ContactDue:
+def _as_due(failed: ContactFailed) -> ContactDue:
     """A contact no channel can carry, as a letter the notifier will fail.
 
     `contact.failed` is the notifier's event (SPEC §2, §5): the scheduler asks
     for the letter, and the notifier, finding no address, reports `no_address`.
-    The engine's `ContactFailed` does not carry the demand, so it is worked out
-    again here the way the engine does; balances are unchanged since.
-    TODO(#4): have the engine's ContactFailed carry the demand it could not send.
     """
-    policy = collection.policy
-    account = collection.account
-    day = collection.calendar.local_date(failed.at)
-    stage = next((s for s in policy.ladder if s.stage == failed.template), None)
-    invoices: list[Invoice] = []
-    amount: Decimal | None = None
-    pay_by = None
-    anchor = account.anchor()
-    currency = _currency(collection)
-    if failed.step.startswith("pre_due:"):
-        invoices = [account.invoices[failed.step.removeprefix("pre_due:")]]
-    elif failed.step.startswith("dispute_ack:"):
-        number = failed.step.removeprefix("dispute_ack:").rsplit(":", 1)[0]
-        invoices = [account.invoices[number]]
-    elif failed.template == "promise_confirmation":
-        case = next((c for c in collection.cases if c.id == failed.case_id), None)
-        if case is not None and case.promise is not None:
-            currency, amount = case.promise.currency, case.promise.amount
-            pay_by = case.promise.pay_by
-    elif failed.template != "thank_you" and anchor is not None:
-        invoices = account.demand(day, anchor.currency)
-    if invoices:
-        currency = invoices[0].currency
-    return ContactDue(
-        contact_id=failed.contact_id,
-        case_id=failed.case_id,
-        step=failed.step,
-        template=failed.template,
-        channels=("letter",),
-        due_at=failed.at,
-        currency=currency,
-        amount_due=(
-            amount
-            if amount is not None
-            else sum((i.balance for i in invoices), Decimal(0))
-        ),
-        invoices=tuple(_item(i) for i in invoices),
-        late_fees=bool(stage and stage.late_fees),
-        attach_statement=stage is not None and policy.attach_statement,
-        pay_by=pay_by,
-    )
-
-
-def _currency(collection: Collection) -> str:
-    """The anchor's currency, else the newest invoice's."""
-    anchor = collection.account.anchor()
-    if anchor is not None:
-        return anchor.currency
-    return list(collection.account.invoices.values())[-1].currency
+    return replace(failed.contact, channels=("letter",))
 
 
 # -- cases ----------------------------------------------------------------------
@@ -239,7 +188,7 @@ def _overdue(
     """The case's currency, its overdue balance and invoices at `at`."""
     day = collection.calendar.local_date(at)
     balances = collection.account.overdue_balances(day)
-    currency = _currency(collection)
+    currency = collection.currency()
     if currency not in balances and balances:
         currency = max(balances, key=lambda c: balances[c])
     overdue = sorted(
