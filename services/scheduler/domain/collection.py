@@ -71,6 +71,8 @@ class Case:
     paused_until: date | None = None
     """A collector's pause: the ladder waits until this local date."""
     notes: list["Note"] = field(default_factory=list)
+    commitments: list["Commitment"] = field(default_factory=list)
+    """Every promise and plan of the case, oldest first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,30 @@ class Plan:
     reminded: int = 0
     """How many installment reminders have gone out, in order."""
     met: int = 0
+
+
+@dataclass(slots=True)
+class Commitment:
+    """A promise or a plan as the case file lists it, with how it ended."""
+
+    kind: Literal["promise", "plan"]
+    number: int
+    currency: str
+    recorded_at: datetime
+    installments: tuple[Installment, ...]
+    """A promise is one installment: its amount by its date."""
+    outcome: Literal["active", "kept", "broken", "completed", "replaced"] = "active"
+
+
+@dataclass(slots=True)
+class Dispute:
+    """A dispute of one invoice as the case file lists it."""
+
+    number: int
+    invoice: str
+    reason: str
+    opened_at: datetime
+    resolution: Literal["upheld", "rejected"] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +316,7 @@ class Collection:
     """Invoices whose dispute is still to be acknowledged, in order."""
     disputes: dict[str, int] = field(default_factory=dict)
     """How many disputes each invoice has had: a step id per dispute."""
+    dispute_log: list[Dispute] = field(default_factory=list)
 
     # -- the ledger's facts ----------------------------------------------------
 
@@ -344,13 +371,18 @@ class Collection:
 
     # -- what collectors record ------------------------------------------------
 
-    def dispute_opened(self, number: str, *, at: datetime) -> list[Effect]:
+    def dispute_opened(
+        self, number: str, *, at: datetime, reason: str = ""
+    ) -> list[Effect]:
         """The invoice stops being chaseable; with `acknowledge`, tell the debtor."""
         invoice = self.account.invoices.get(number)
         if invoice is None:
             raise UnknownInvoice(number)
         invoice.disputed = True
         self.disputes[number] = self.disputes.get(number, 0) + 1
+        self.dispute_log.append(
+            Dispute(len(self.dispute_log) + 1, number, reason, opened_at=at)
+        )
         if self.policy.dispute.acknowledge:
             self.acks_owed.append(number)
         return []
@@ -362,6 +394,7 @@ class Collection:
         case = self._open_case()
         currency = self.currency()
         case.plan = None
+        self._replace_commitment(case)
         case.promises += 1
         case.promise = Promise(
             number=case.promises,
@@ -370,6 +403,10 @@ class Collection:
             pay_by=pay_by,
             paid_before=self.account.paid.get(currency, Decimal(0)),
             confirmed=not self.policy.promise.confirm,
+        )
+        promised = (Installment(pay_by, amount),)
+        case.commitments.append(
+            Commitment("promise", case.promises, currency, at, promised)
         )
         case.state = CaseState.PAUSED
         return []
@@ -381,6 +418,7 @@ class Collection:
         case = self._open_case()
         currency = self.currency()
         case.promise = None
+        self._replace_commitment(case)
         case.plans += 1
         case.plan = Plan(
             number=case.plans,
@@ -388,8 +426,27 @@ class Collection:
             installments=tuple(sorted(installments, key=lambda i: i.due_on)),
             paid_before=self.account.paid.get(currency, Decimal(0)),
         )
+        case.commitments.append(
+            Commitment("plan", case.plans, currency, at, case.plan.installments)
+        )
         case.state = CaseState.PAUSED
         return []
+
+    @staticmethod
+    def _replace_commitment(case: Case) -> None:
+        for commitment in case.commitments:
+            if commitment.outcome == "active":
+                commitment.outcome = "replaced"
+
+    @staticmethod
+    def _conclude(
+        case: Case,
+        kind: Literal["promise", "plan"],
+        outcome: Literal["kept", "broken", "completed"],
+    ) -> None:
+        for commitment in case.commitments:
+            if commitment.kind == kind and commitment.outcome == "active":
+                commitment.outcome = outcome
 
     def paused(self, until: date, *, at: datetime) -> list[Effect]:
         """A collector holds the ladder until local date `until`."""
@@ -433,6 +490,10 @@ class Collection:
             raise UnknownInvoice(number)
         if outcome == "rejected":
             invoice.disputed = False
+        for dispute in reversed(self.dispute_log):
+            if dispute.invoice == number and dispute.resolution is None:
+                dispute.resolution = outcome
+                break
         return []
 
     # -- time ------------------------------------------------------------------
@@ -667,6 +728,7 @@ class Collection:
         case.last_demand_on = self.calendar.local_date(at)
         since = paid - promise.paid_before
         kept = since >= promise.amount
+        self._conclude(case, "promise", "kept" if kept else "broken")
         checked: list[Effect] = [
             PromiseChecked(
                 case.id,
@@ -719,6 +781,7 @@ class Collection:
         case.state = CaseState.OPEN
         case.last_demand_on = self.calendar.local_date(at)
         completed = paid >= owed
+        self._conclude(case, "plan", "completed" if completed else "broken")
         ended: list[Effect] = [
             PlanEnded(
                 case.id,

@@ -634,3 +634,25 @@ def test_a_forecast_shows_what_would_happen_and_changes_nothing():
     ]
     assert c.case is None and c.pre_due_sent == set()
     assert c.next_moment(at("2026-01-10")) == at("2026-01-16", "09:00")
+
+
+def test_the_case_keeps_every_commitment_and_dispute_with_how_it_ended():
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    issue(c, "INV-2", "300.00", "2026-01-06", "2026-01-20")
+    run_until(c, at("2026-01-26"), at("2026-01-06"))
+    promised(c, "1200.00", "2026-02-10", at("2026-01-26"))
+    agreed(c, at("2026-01-27"), ("2026-02-13", "600.00"))
+    c.dispute_opened("INV-2", at=at("2026-01-27"), reason="Goods damaged")
+
+    c.dispute_resolved("INV-2", "rejected", at=at("2026-02-02"))
+    run_until(c, at("2026-02-20"), at("2026-01-27"))
+
+    assert c.case is not None
+    assert [(m.kind, m.number, m.outcome) for m in c.case.commitments] == [
+        ("promise", 1, "replaced"),
+        ("plan", 1, "broken"),
+    ]
+    assert [(d.invoice, d.reason, d.resolution) for d in c.dispute_log] == [
+        ("INV-2", "Goods damaged", "rejected")
+    ]
