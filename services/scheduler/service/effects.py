@@ -8,7 +8,7 @@ while `advance` runs, so the state after it still describes each effect.
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from services.scheduler.domain.account import Invoice
@@ -307,14 +307,65 @@ def _escalated(
                 for line in contacts
                 if line["case_id"] == case.id
             ],
+            promises=[
+                cases.CasePromise(
+                    promise_id=f"{case.id}/promise-{p.number}",
+                    amount=p.installments[0].amount,
+                    promised_on=p.installments[0].due_on,
+                    recorded_at=p.recorded_at,
+                    outcome=_PROMISE_OUTCOMES[p.outcome],
+                )
+                for p in case.commitments
+                if p.kind == "promise"
+            ],
+            plans=[
+                cases.CasePlan(
+                    plan_id=f"{case.id}/plan-{p.number}",
+                    installments=[
+                        cases.Installment(due_on=i.due_on, amount=i.amount)
+                        for i in p.installments
+                    ],
+                    agreed_at=p.recorded_at,
+                    outcome=_PLAN_OUTCOMES[p.outcome],
+                )
+                for p in case.commitments
+                if p.kind == "plan"
+            ],
+            disputes=[
+                cases.CaseDispute(
+                    dispute_id=f"{collection.debtor}/dispute-{d.number}",
+                    invoice=d.invoice,
+                    # TODO(#4): a dispute recorded without a reason says so.
+                    reason=d.reason or "(no reason recorded)",
+                    opened_at=d.opened_at,
+                    resolution=d.resolution,
+                )
+                for d in collection.dispute_log
+                if d.opened_at >= case.opened_at
+            ],
             notes=[
                 cases.CaseNote(at=n.at, author=n.author, text=n.text)
                 for n in case.notes
             ],
-            # TODO(#4): the engine keeps only the active promise and plan, and
-            # no dispute reasons; the case file lists none of them yet.
         ),
     )
+
+
+# A case file speaks of promises kept or broken and plans completed or broken.
+_PROMISE_OUTCOMES: dict[str, Literal["active", "kept", "broken", "replaced"]] = {
+    "active": "active",
+    "kept": "kept",
+    "broken": "broken",
+    "completed": "kept",
+    "replaced": "replaced",
+}
+_PLAN_OUTCOMES: dict[str, Literal["active", "completed", "broken", "replaced"]] = {
+    "active": "active",
+    "kept": "completed",
+    "broken": "broken",
+    "completed": "completed",
+    "replaced": "replaced",
+}
 
 
 def _status(invoice: Invoice) -> str:
