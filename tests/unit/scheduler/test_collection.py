@@ -656,3 +656,26 @@ def test_the_case_keeps_every_commitment_and_dispute_with_how_it_ended():
     assert [(d.invoice, d.reason, d.resolution) for d in c.dispute_log] == [
         ("INV-2", "Goods damaged", "rejected")
     ]
+
+
+def test_the_spec_scenario_runs_its_whole_course():
+    # SPEC §7: an invoice, a part payment on day 20, a promise on day 25.
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    effects = run_until(c, at("2026-01-25"), at("2026-01-05"))
+    pay_money(c, at("2026-01-25"), "200.00", INV_1="1000.00")
+    effects += run_until(c, at("2026-01-30"), at("2026-01-25"))
+    promised(c, "1000.00", "2026-02-10", at("2026-01-30"))
+
+    effects += run_until(c, at("2026-05-05"), at("2026-01-30"))
+
+    assert contacts(effects) == [
+        ("2026-01-16T09:00:00+01:00", "pre_due", "1200.00"),
+        ("2026-01-20T09:00:00+01:00", "reminder", "1200.00"),
+        ("2026-01-29T09:00:00+01:00", "second", "1000.00"),
+        ("2026-01-30T10:00:00+01:00", "promise_confirmation", "1000.00"),
+        ("2026-02-11T09:00:00+01:00", "promise_broken", "1000.00"),
+        ("2026-02-16T09:00:00+01:00", "final", "1000.00"),
+    ]
+    escalations = [e.at.isoformat() for e in effects if isinstance(e, CaseEscalated)]
+    assert escalations == ["2026-03-05T09:00:00+01:00"]
