@@ -679,3 +679,50 @@ def test_the_spec_scenario_runs_its_whole_course():
     ]
     escalations = [e.at.isoformat() for e in effects if isinstance(e, CaseEscalated)]
     assert escalations == ["2026-03-05T09:00:00+01:00"]
+
+
+def test_a_payment_at_the_very_moment_of_a_slot_is_counted_first():
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    run_until(c, at("2026-01-20", "08:59"), at("2026-01-05"))
+
+    pay(c, at("2026-01-20", "09:00"), INV_1="0.00")
+    effects = c.advance(at("2026-01-20", "09:00"))
+
+    assert contacts(effects) == []
+
+
+@pytest.mark.parametrize("by", ["credit", "write_off"])
+def test_a_case_a_credit_note_or_a_write_off_resolves_gets_no_thanks(by):
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    run_until(c, at("2026-01-21"), at("2026-01-05"))
+
+    if by == "credit":
+        resolved = c.balance_changed(
+            {"INV-1": Decimal(0)}, at=at("2026-01-21"), by="credit"
+        )
+    else:
+        resolved = c.invoice_written_off("INV-1", at=at("2026-01-21"))
+    effects = run_until(c, at("2026-03-01"), at("2026-01-21"))
+
+    assert [
+        (type(e), e.thank_you) for e in resolved if isinstance(e, CaseResolved)
+    ] == [(CaseResolved, False)]
+    assert contacts(effects) == []
+
+
+def test_a_pre_due_reminder_goes_whatever_the_case_and_is_not_a_demand():
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    issue(c, "INV-2", "300.00", "2026-01-20", "2026-02-02")
+
+    effects = run_until(c, at("2026-02-03"), at("2026-01-20"))
+
+    # INV-2's courtesy reminder on 01-30 does not push the second stage (01-29
+    # for INV-1) nor the final one, due 02-09 at the earliest.
+    assert [(d, t) for d, t, _ in contacts(effects)] == [
+        ("2026-01-20T10:00:00+01:00", "reminder"),
+        ("2026-01-29T09:00:00+01:00", "second"),
+        ("2026-01-30T09:00:00+01:00", "pre_due"),
+    ]
