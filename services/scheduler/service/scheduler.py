@@ -413,12 +413,14 @@ class Scheduler:
             known = collection.account.invoices.get(invoice)
             if known is None:
                 raise UnknownInvoice()
+            if not known.disputed:
+                raise NotDisputed()
             dispute_id = _dispute_id(collection, invoice)
-            resolved = any(
+            # Upheld, the invoice stays disputed until the credit note: resolved.
+            if any(
                 line["kind"] == "dispute_resolution" and line["id"] == dispute_id
                 for line in loaded.history
-            )
-            if not known.disputed or resolved:
+            ):
                 raise NotDisputed()
             effects = collection.dispute_resolved(invoice, resolution, at=work.now)
             case_id = collection.case.id if collection.case is not None else None
@@ -579,7 +581,8 @@ class Scheduler:
         now = utc(self.clock.now())
         found = []
         for row, collection in self._collections(creditor_id):
-            summary = timeline.summary(collection, row.next_moment, now)
+            moment = utc(row.next_moment) if row.next_moment is not None else None
+            summary = timeline.summary(collection, moment, now)
             if summary is None:
                 continue
             if state is not None and summary.state != state:

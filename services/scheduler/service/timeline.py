@@ -6,7 +6,7 @@ commitments and their outcomes, dispute reasons, pauses). Both are read
 here, never written.
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -257,7 +257,7 @@ def forecast_items(collection: Collection, effects: list[Effect]) -> list[Any]:
                 views.ForecastItem(
                     debtor=collection.debtor,
                     case_id=effect.case_id,
-                    at=effect.due_at,
+                    at=effect.due_at.astimezone(UTC),
                     action="contact",
                     step=effect.step,
                     template=effect.template,
@@ -271,7 +271,7 @@ def forecast_items(collection: Collection, effects: list[Effect]) -> list[Any]:
                 views.ForecastItem(
                     debtor=collection.debtor,
                     case_id=effect.case_id,
-                    at=effect.at,
+                    at=effect.at.astimezone(UTC),
                     action="contact",
                     step=effect.step,
                     template=effect.template,
@@ -282,7 +282,7 @@ def forecast_items(collection: Collection, effects: list[Effect]) -> list[Any]:
                 views.ForecastItem(
                     debtor=collection.debtor,
                     case_id=effect.case_id,
-                    at=effect.at,
+                    at=effect.at.astimezone(UTC),
                     action="escalate",
                     template=effect.stage,
                 )
