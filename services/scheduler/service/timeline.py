@@ -243,7 +243,7 @@ def _disputes(history: list[dict[str, Any]]) -> list[views.DisputeLine]:
         elif line["kind"] == "dispute_resolution" and line["id"] in disputes:
             dispute = disputes[line["id"]]
             dispute.resolution = line["resolution"]
-            dispute.resolved_at = line["at"]
+            dispute.resolved_at = datetime.fromisoformat(line["at"])
             dispute.note = line.get("note")
     return list(disputes.values())
 

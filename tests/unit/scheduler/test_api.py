@@ -685,3 +685,21 @@ def test_the_api_is_documented_with_its_answers(client: TestClient) -> None:
     assert {"201", "401", "404", "409", "422"} <= set(promise)
     assert "/v1/forecast" in paths
     assert "/v1/cases/{debtor}" in paths
+
+
+def test_a_debtor_id_with_a_slash_is_one_path_segment_too(
+    client: TestClient, scheduler: Scheduler, clock: VirtualClock
+) -> None:
+    scheduler.follow_ledger(invoice_issued(clock.now(), debtor="K/7", number="INV-7"))
+    overdue(scheduler, clock)
+
+    noted = post(client, "/v1/cases/K/7/notes", NOTE)
+    disputed = post(client, "/v1/cases/K%2F7/disputes", DISPUTE | {"invoice": "INV-7"})
+    resolved = post(
+        client, "/v1/cases/K/7/disputes/INV-7/resolution", {"resolution": "rejected"}
+    )
+    timeline = get(client, "/v1/cases/K/7")
+
+    assert noted.status_code == disputed.status_code == resolved.status_code == 201
+    assert noted.json()["case_id"] == "K/7#1"
+    assert timeline.json()["debtor"] == "K/7"
