@@ -14,6 +14,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from shared.db.inbox import INBOX_TABLE, InboxRecord
+from shared.http.idempotency import IDEMPOTENCY_TABLE, IdempotencyRecord
 from shared.outbox import OUTBOX_TABLE, OutboxRecord
 
 MOMENT = sa.DateTime(timezone=True)
@@ -74,6 +75,10 @@ class CollectionRow(SchedulerTable, table=True):
     """The `Collection`'s state, as `documents.dump` writes it."""
     contacts: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
     """Every contact decided for the debtor, for the case file."""
+    history: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    """What the engine's state does not keep, in order: payments, and what
+    collectors recorded (promises, plans, disputes and their reasons, pauses,
+    escalations) with their outcomes. The timeline reads it."""
     next_moment: datetime | None = Field(default=None, sa_type=MOMENT)
     """When the engine said something falls due next; none when nothing will."""
     version: int = 0
@@ -96,6 +101,12 @@ class HeldEvent(SchedulerTable, table=True):
     topic: str = Field(max_length=249)
     envelope: bytes = Field(sa_type=sa.LargeBinary)
     held_at: datetime = Field(sa_type=MOMENT)
+
+
+class IdempotencyKeyRow(IdempotencyRecord, SchedulerTable, table=True):
+    """The first response to each `Idempotency-Key` a creditor sent."""
+
+    __tablename__ = IDEMPOTENCY_TABLE
 
 
 metadata = SchedulerTable.metadata

@@ -5,13 +5,18 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.scheduler.adapters.tables import OutboxMessage
+from services.scheduler.adapters.tables import IdempotencyKeyRow, OutboxMessage
 from services.scheduler.app import DESCRIPTION, create_app
+from services.scheduler.http.routes import scheduler_router
 from services.scheduler.service import Scheduler
+from services.scheduler.service.errors import SchedulerError
 from services.scheduler.settings import SchedulerSettings
 from services.scheduler.timers import timers_running
 from shared.clock import Clock, SystemClock
 from shared.db.engine import make_engine
+from shared.http.auth import require_keys
+from shared.http.errors import install_error_handlers
+from shared.http.idempotency import IdempotencyStore, KeyReusedForAnotherRequest
 from shared.messaging.broker import project_version
 from shared.messaging.http import http_app
 from shared.outbox import relay_on_commit
@@ -37,10 +42,30 @@ def create_http(settings: SchedulerSettings, *, clock: Clock | None = None) -> F
         async with timers_running(scheduler.fire_due, clock):
             yield
 
-    return http_app(
+    app = http_app(
         create_app(settings, scheduler=scheduler),
         title=TITLE,
         description=DESCRIPTION,
         version=project_version(),
         background=[relay, timers],
+    )
+    install_api(app, scheduler)
+    return app
+
+
+def api_app(scheduler: Scheduler) -> FastAPI:
+    """The `/v1` API alone, without consumers, timers or relay: for tests and tools."""
+    app = FastAPI(title=TITLE, description=DESCRIPTION, version=project_version())
+    install_api(app, scheduler)
+    return app
+
+
+def install_api(app: FastAPI, scheduler: Scheduler) -> None:
+    """Mount the collector's `/v1` routes on `app`, keys required, errors as bodies."""
+    install_error_handlers(app, SchedulerError, KeyReusedForAnotherRequest)
+    require_keys(app, scheduler.authenticate, prefix="/v1/")
+    app.include_router(
+        scheduler_router(
+            scheduler, IdempotencyStore(scheduler.engine, IdempotencyKeyRow)
+        )
     )

@@ -10,8 +10,9 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal, cast
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -26,16 +27,36 @@ from services.scheduler.adapters.tables import (
     OutboxMessage,
     ProcessedMessage,
 )
+from services.scheduler.domain import collection as domain
 from services.scheduler.domain.calendar import DebtorCalendar
-from services.scheduler.domain.collection import Collection, Effect, Reachability
-from services.scheduler.service.effects import Party, describe
+from services.scheduler.domain.collection import (
+    Case,
+    Collection,
+    Effect,
+    Installment,
+    Reachability,
+)
+from services.scheduler.service import timeline, views
+from services.scheduler.service.effects import Party, describe, event_id
+from services.scheduler.service.errors import (
+    AlreadyDisputed,
+    CurrencyMismatch,
+    Invalid,
+    NoOpenCase,
+    NotDisputed,
+    UnknownDebtor,
+    UnknownInvoice,
+)
+from services.scheduler.service.timeline import history_line
 from shared.clock import Clock, ensure_aware
-from shared.events import Envelope, parse_payload
+from shared.events import Envelope, Payload, parse_payload
+from shared.events import collections as cases
 from shared.events import ledger as facts
 from shared.events.creditors import CreditorUpdated
+from shared.http.keys import verify_key
 from shared.outbox import enqueue
 from shared.policy import Policy, policy_from_mapping
-from shared.topics import LEDGER_CREDITORS, LEDGER_EVENTS, Topic
+from shared.topics import COLLECTIONS_EVENTS, LEDGER_CREDITORS, LEDGER_EVENTS, Topic
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +89,7 @@ class _Loaded:
     row: CollectionRow
     collection: Collection
     contacts: list[dict[str, Any]]
+    history: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -197,6 +219,17 @@ class Scheduler:
                 at=at,
             )
         elif isinstance(payload, facts.PaymentReceived):
+            # The engine keeps only the total paid; the timeline lists each one.
+            loaded.history.append(
+                {
+                    "kind": "payment",
+                    "payment_id": payload.payment_id,
+                    "currency": payload.currency,
+                    "amount": str(payload.amount),
+                    "received_on": payload.received_on.isoformat(),
+                    "at": at.isoformat(),
+                }
+            )
             effects = collection.balance_changed(
                 {a.invoice: a.balance_after for a in payload.allocations},
                 at=at,
@@ -259,6 +292,362 @@ class Scheduler:
             query = query.with_for_update(skip_locked=True)
         return list(session.exec(query).all())
 
+    # -- the collector API (SPEC §4) ---------------------------------------
+
+    def authenticate(self, api_key: str) -> str | None:
+        """The creditor whose published key hashes hold this key's, or None."""
+        with Session(self.engine) as session:
+            rows = session.exec(select(CreditorRow.id, CreditorRow.profile)).all()
+        # TODO(#4): a table of key hashes, so a key is found without reading
+        # every creditor; there are few creditors per installation for now.
+        for creditor_id, profile in rows:
+            hashes = profile.get("api_key_hashes") or []
+            if any(verify_key(api_key, stored) for stored in hashes):
+                return creditor_id
+        return None
+
+    def record_promise(
+        self,
+        creditor_id: str,
+        debtor: str,
+        *,
+        amount: Decimal,
+        promised_on: date,
+        currency: str | None = None,
+        note: str | None = None,
+    ) -> views.Recorded:
+        """A promise pauses the ladder of an open case and replaces its commitment."""
+        with self._command(creditor_id, debtor) as (work, creditor, loaded):
+            collection = loaded.collection
+            replaces = _commitment(collection.case)
+            effects = collection.promise_recorded(amount, promised_on, at=work.now)
+            case = collection.case
+            assert case is not None and case.promise is not None
+            promise = case.promise
+            if currency is not None and currency != promise.currency:
+                raise CurrencyMismatch(promise.currency)
+            promise_id = f"{case.id}/promise-{promise.number}"
+            event = cases.PromiseRecorded(
+                case_id=case.id,
+                promise_id=promise_id,
+                currency=promise.currency,
+                amount=amount,
+                promised_on=promised_on,
+                replaces=replaces,
+                note=note,
+            )
+            self._record(work, loaded, event, promise_id)
+            line = event.model_dump(mode="json", exclude={"promise_id", "replaces"})
+            self._remember(loaded, "promise", promise_id, work.now, **line)
+            return self._done(work, creditor, loaded, effects, "promise", promise_id)
+
+    def agree_plan(
+        self,
+        creditor_id: str,
+        debtor: str,
+        *,
+        installments: list[tuple[date, Decimal]],
+        currency: str | None = None,
+    ) -> views.Recorded:
+        """A plan pauses the ladder of an open case and replaces its commitment."""
+        with self._command(creditor_id, debtor) as (work, creditor, loaded):
+            collection = loaded.collection
+            replaces = _commitment(collection.case)
+            effects = collection.plan_agreed(
+                [Installment(due_on, amount) for due_on, amount in installments],
+                at=work.now,
+            )
+            case = collection.case
+            assert case is not None and case.plan is not None
+            plan = case.plan
+            if currency is not None and currency != plan.currency:
+                raise CurrencyMismatch(plan.currency)
+            plan_id = f"{case.id}/plan-{plan.number}"
+            event = cases.PlanAgreed(
+                case_id=case.id,
+                plan_id=plan_id,
+                currency=plan.currency,
+                installments=[
+                    cases.Installment(due_on=i.due_on, amount=i.amount)
+                    for i in plan.installments
+                ],
+                replaces=replaces,
+            )
+            self._record(work, loaded, event, plan_id)
+            line = event.model_dump(mode="json", exclude={"plan_id", "replaces"})
+            self._remember(loaded, "plan", plan_id, work.now, **line)
+            return self._done(work, creditor, loaded, effects, "plan", plan_id)
+
+    def open_dispute(
+        self, creditor_id: str, debtor: str, *, invoice: str, reason: str
+    ) -> views.Recorded:
+        """A disputed invoice is not chased while its dispute is open; needs no case."""
+        with self._command(creditor_id, debtor) as (work, creditor, loaded):
+            collection = loaded.collection
+            known = collection.account.invoices.get(invoice)
+            if known is not None and known.disputed:
+                raise AlreadyDisputed()
+            effects = collection.dispute_opened(invoice, at=work.now)
+            dispute_id = _dispute_id(collection, invoice)
+            case_id = collection.case.id if collection.case is not None else None
+            event = cases.DisputeOpened(
+                dispute_id=dispute_id, case_id=case_id, invoice=invoice, reason=reason
+            )
+            self._record(work, loaded, event, dispute_id)
+            line = event.model_dump(mode="json", exclude={"dispute_id"})
+            self._remember(loaded, "dispute", dispute_id, work.now, **line)
+            return self._done(work, creditor, loaded, effects, "dispute", dispute_id)
+
+    def resolve_dispute(
+        self,
+        creditor_id: str,
+        debtor: str,
+        invoice: str,
+        *,
+        resolution: Literal["upheld", "rejected"],
+        note: str | None = None,
+    ) -> views.Recorded:
+        """Rejected: the invoice is chased again. Upheld: a credit note will follow."""
+        with self._command(creditor_id, debtor) as (work, creditor, loaded):
+            collection = loaded.collection
+            known = collection.account.invoices.get(invoice)
+            if known is None:
+                raise UnknownInvoice()
+            if not known.disputed:
+                raise NotDisputed()
+            dispute_id = _dispute_id(collection, invoice)
+            # Upheld, the invoice stays disputed until the credit note: resolved.
+            if any(
+                line["kind"] == "dispute_resolution" and line["id"] == dispute_id
+                for line in loaded.history
+            ):
+                raise NotDisputed()
+            effects = collection.dispute_resolved(invoice, resolution, at=work.now)
+            case_id = collection.case.id if collection.case is not None else None
+            event = cases.DisputeResolved(
+                dispute_id=dispute_id,
+                case_id=case_id,
+                invoice=invoice,
+                resolution=resolution,
+                note=note,
+            )
+            self._record(work, loaded, event, dispute_id)
+            line = event.model_dump(mode="json", exclude={"dispute_id"})
+            self._remember(loaded, "dispute_resolution", dispute_id, work.now, **line)
+            return self._done(
+                work, creditor, loaded, effects, "dispute_resolution", dispute_id
+            )
+
+    def add_note(
+        self, creditor_id: str, debtor: str, *, author: str, text: str
+    ) -> views.Recorded:
+        """A note goes with the current case, or the last one; none before a case."""
+        with self._command(creditor_id, debtor) as (work, creditor, loaded):
+            effects = loaded.collection.noted(author, text, at=work.now)
+            return self._done(work, creditor, loaded, effects, "note", None)
+
+    def pause(
+        self, creditor_id: str, debtor: str, *, until: date, note: str | None = None
+    ) -> views.Recorded:
+        """The ladder of an open case holds until the start of local date `until`."""
+        with self._command(creditor_id, debtor) as (work, creditor, loaded):
+            collection = loaded.collection
+            if until <= collection.calendar.local_date(work.now):
+                raise Invalid("must be a later date than today", field="until")
+            effects = collection.paused(until, at=work.now)
+            case = collection.case
+            assert case is not None
+            number = 1 + sum(
+                line["kind"] == "pause" and line["case_id"] == case.id
+                for line in loaded.history
+            )
+            pause_id = f"{case.id}/pause-{number}"
+            event = cases.CasePaused(case_id=case.id, until=until, note=note)
+            self._record(work, loaded, event, pause_id)
+            line = event.model_dump(mode="json")
+            self._remember(loaded, "pause", pause_id, work.now, **line)
+            return self._done(work, creditor, loaded, effects, "pause", pause_id)
+
+    def escalate(
+        self, creditor_id: str, debtor: str, *, reason: str | None = None
+    ) -> views.Recorded:
+        """The open case goes to the agency now: `case.escalated` with its file."""
+        with self._command(creditor_id, debtor) as (work, creditor, loaded):
+            collection = loaded.collection
+            case = collection.case
+            effects = collection.escalated(at=work.now)
+            assert case is not None
+            self._remember(
+                loaded, "escalation", case.id, work.now, case_id=case.id, reason=reason
+            )
+            return self._done(work, creditor, loaded, effects, "escalation", None)
+
+    @contextmanager
+    def _command(
+        self, creditor_id: str, debtor: str
+    ) -> Iterator[tuple[_Work, _Creditor, _Loaded]]:
+        """One transaction on a debtor of the creditor; engine refusals become 4xx."""
+        now = utc(self.clock.now())
+        with self._transaction() as session:
+            work = _Work(session, now)
+            creditor = self._creditor(work, creditor_id)
+            row = (
+                session.get(CollectionRow, (creditor_id, debtor), with_for_update=True)
+                if creditor is not None
+                else None
+            )
+            # Another creditor's debtor is as unknown as one nobody has: a 404.
+            if creditor is None or row is None:
+                raise UnknownDebtor()
+            loaded = self._adopt(work, creditor, row)
+            try:
+                yield work, creditor, loaded
+            except domain.NoOpenCase:
+                raise NoOpenCase() from None
+            except domain.UnknownInvoice:
+                raise UnknownInvoice() from None
+            self._save(work)
+
+    def _done(
+        self,
+        work: _Work,
+        creditor: _Creditor,
+        loaded: _Loaded,
+        effects: list[Effect],
+        kind: str,
+        id_: str | None,
+    ) -> views.Recorded:
+        """Publish what the command and the moment bring; say what was recorded."""
+        collection = loaded.collection
+        self._publish(work, creditor, loaded, effects + collection.advance(work.now))
+        latest = collection.cases[-1] if collection.cases else None
+        moment = collection.next_moment(work.now)
+        logger.info(
+            "collector recorded",
+            extra={
+                "creditor": creditor.id,
+                "debtor": collection.debtor,
+                "kind": kind,
+                "id": id_,
+            },
+        )
+        return views.Recorded(
+            recorded=kind,
+            id=id_,
+            debtor=collection.debtor,
+            case_id=latest.id if latest is not None else None,
+            state=latest.state.value if latest is not None else None,
+            next_moment=utc(moment) if moment is not None else None,
+        )
+
+    @staticmethod
+    def _record(work: _Work, loaded: _Loaded, payload: Payload, name: str) -> None:
+        """Enqueue what a collector recorded, once: its id derives from `name`."""
+        collection = loaded.collection
+        envelope = Envelope.wrap(
+            payload,
+            id=event_id(
+                collection.creditor, collection.debtor, payload.event_type, name
+            ),
+            creditor=collection.creditor,
+            debtor=collection.debtor,
+            occurred_at=work.now,
+        )
+        if envelope.id in work.enqueued or _in_outbox(work.session, envelope.id):
+            logger.warning(
+                "record already enqueued",
+                extra={"event_id": str(envelope.id), "type": envelope.type},
+            )
+            return
+        enqueue(work.session, OutboxMessage, envelope, COLLECTIONS_EVENTS)
+        work.enqueued.add(envelope.id)
+
+    @staticmethod
+    def _remember(
+        loaded: _Loaded, kind: str, id_: str, at: datetime, **line: Any
+    ) -> None:
+        loaded.history.append({"kind": kind, "id": id_, "at": at.isoformat(), **line})
+
+    # -- what collectors read ----------------------------------------------
+
+    def cases(
+        self,
+        creditor_id: str,
+        *,
+        state: str | None = None,
+        stage: str | None = None,
+    ) -> list[views.CaseSummary]:
+        """Each debtor's latest case, filtered by its state and next stage's name."""
+        now = utc(self.clock.now())
+        found = []
+        for row, collection in self._collections(creditor_id):
+            moment = utc(row.next_moment) if row.next_moment is not None else None
+            summary = timeline.summary(collection, moment, now)
+            if summary is None:
+                continue
+            if state is not None and summary.state != state:
+                continue
+            if stage is not None and summary.next_stage != stage:
+                continue
+            found.append(summary)
+        return found
+
+    def case(self, creditor_id: str, debtor: str) -> views.Timeline:
+        """The debtor's whole timeline; a debtor of another creditor is unknown."""
+        now = utc(self.clock.now())
+        with Session(self.engine) as session:
+            work = _Work(session, now)
+            creditor = self._creditor(work, creditor_id)
+            row = session.get(CollectionRow, (creditor_id, debtor))
+        if creditor is None or row is None:
+            raise UnknownDebtor()
+        collection = _restore(creditor, row)
+        return timeline.timeline(
+            collection,
+            row.debtor,
+            row.contacts,
+            row.history or [],
+            utc(row.next_moment) if row.next_moment is not None else None,
+            now,
+        )
+
+    def forecast(self, creditor_id: str, days: int) -> views.Forecast:
+        """Every contact the ladder would make within `days` if nothing changed."""
+        now = utc(self.clock.now())
+        until = now + timedelta(days=days)
+        items = []
+        for _, collection in self._collections(creditor_id):
+            effects = collection.forecast(now, until)
+            items += timeline.forecast_items(collection, effects)
+        items.sort(key=lambda item: (item.at, item.debtor))
+        return views.Forecast(start=now, until=until, items=items)
+
+    def _collections(
+        self, creditor_id: str, chunk: int = CHUNK
+    ) -> Iterator[tuple[CollectionRow, Collection]]:
+        """The creditor's collections, read a chunk per session: memory stays flat."""
+        after: str | None = None
+        while True:
+            with Session(self.engine) as session:
+                work = _Work(session, utc(self.clock.now()))
+                creditor = self._creditor(work, creditor_id)
+                if creditor is None:
+                    return
+                query = (
+                    select(CollectionRow)
+                    .where(CollectionRow.creditor_id == creditor_id)
+                    .order_by(col(CollectionRow.debtor_id))
+                    .limit(chunk)
+                )
+                if after is not None:
+                    query = query.where(col(CollectionRow.debtor_id) > after)
+                rows = list(session.exec(query).all())
+            for row in rows:
+                yield row, _restore(creditor, row)
+            if len(rows) < chunk:
+                return
+            after = rows[-1].debtor_id
+
     # -- loading and saving ---------------------------------------------------
 
     @staticmethod
@@ -291,16 +680,8 @@ class Scheduler:
 
     @staticmethod
     def _adopt(work: _Work, creditor: _Creditor, row: CollectionRow) -> _Loaded:
-        calendar = _calendar(creditor, row.debtor)
-        if row.state:
-            collection = documents.load(
-                Collection, row.state, policy=creditor.policy, calendar=calendar
-            )
-        else:
-            collection = Collection(
-                creditor.id, row.debtor_id, creditor.policy, calendar
-            )
-        loaded = _Loaded(row, collection, list(row.contacts))
+        collection = _restore(creditor, row)
+        loaded = _Loaded(row, collection, list(row.contacts), list(row.history or []))
         work.loaded[(row.creditor_id, row.debtor_id)] = loaded
         return loaded
 
@@ -323,6 +704,8 @@ class Scheduler:
             work.enqueued.add(event_id)
             if outgoing.contact is not None:
                 loaded.contacts.append(outgoing.contact)
+            if (line := history_line(effect)) is not None:
+                loaded.history.append(line)
 
     @staticmethod
     def _save(work: _Work) -> None:
@@ -340,6 +723,7 @@ class Scheduler:
             # New objects, not mutated ones: JSON columns see only assignment.
             row.state = documents.dump(collection, exclude=NOT_STATE)
             row.contacts = list(loaded.contacts)
+            row.history = list(loaded.history)
             row.next_moment = utc(moment) if moment is not None else None
             row.version += 1
             row.updated_at = work.now
@@ -350,6 +734,30 @@ class Scheduler:
     def _transaction(self) -> Iterator[Session]:
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
+
+
+def _commitment(case: Case | None) -> str | None:
+    """The id of the case's active promise or plan, which a new one replaces."""
+    if case is not None and case.promise is not None:
+        return f"{case.id}/promise-{case.promise.number}"
+    if case is not None and case.plan is not None:
+        return f"{case.id}/plan-{case.plan.number}"
+    return None
+
+
+def _dispute_id(collection: Collection, invoice: str) -> str:
+    """The invoice's latest dispute: one id per dispute, as the ack's step has."""
+    return f"{collection.debtor}/dispute-{invoice}-{collection.disputes[invoice]}"
+
+
+def _restore(creditor: _Creditor, row: CollectionRow) -> Collection:
+    """The row's collection, under the creditor's policy and the debtor's calendar."""
+    calendar = _calendar(creditor, row.debtor)
+    if row.state:
+        return documents.load(
+            Collection, row.state, policy=creditor.policy, calendar=calendar
+        )
+    return Collection(creditor.id, row.debtor_id, creditor.policy, calendar)
 
 
 def _first_time(
