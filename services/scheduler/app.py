@@ -81,14 +81,6 @@ DESCRIPTIONS = {
 }
 
 
-async def follow_notifier(envelope: Envelope) -> None:
-    """What became of a contact: sent, failed, bounced or skipped."""
-    accept(envelope, NOTIFIER_EVENTS)
-    # TODO(#4): mark the contact's step done, flag the case on a failure, and
-    # mark the address invalid on a bounce (`Collection.email_bounced`).
-    logger.info("notifier event received", extra=log_ids(envelope, NOTIFIER_EVENTS))
-
-
 def create_app(
     settings: SchedulerSettings | None = None, *, scheduler: Scheduler | None = None
 ) -> FastStream:
@@ -105,7 +97,8 @@ def create_app(
     creditors = follower(scheduler.follow_creditor, LEDGER_CREDITORS)
     subscribe(router, LEDGER_EVENTS, ledger, consumer_group=group)
     subscribe(router, LEDGER_CREDITORS, creditors, consumer_group=group)
-    subscribe(router, NOTIFIER_EVENTS, follow_notifier, consumer_group=group)
+    notifier = follower(scheduler.follow_notifier, NOTIFIER_EVENTS)
+    subscribe(router, NOTIFIER_EVENTS, notifier, consumer_group=group)
     declare_publisher(router, COLLECTIONS_CONTACTS)
     declare_publisher(router, COLLECTIONS_EVENTS)
 

@@ -13,7 +13,9 @@ from shared.events.payload import Payload
 from shared.money import AmountStr, CurrencyCode
 
 
-class _ContactOutcome(Payload):
+class ContactOutcome(Payload):
+    """What every outcome of a contact says about it."""
+
     contact_id: ContactId
     case_id: str | None = None
     step: str = Field(min_length=1)
@@ -24,7 +26,7 @@ class _ContactOutcome(Payload):
     invoices: list[Line] = Field(default_factory=list, description="Their numbers.")
 
 
-class ContactSent(_ContactOutcome):
+class ContactSent(ContactOutcome):
     """An email was accepted by the SMTP server, or a letter joined a print batch."""
 
     event_type: ClassVar[str] = "contact.sent"
@@ -34,7 +36,7 @@ class ContactSent(_ContactOutcome):
     batch: Line | None = Field(default=None, description="For a letter.")
 
 
-class ContactFailed(_ContactOutcome):
+class ContactFailed(ContactOutcome):
     """The contact could not go by this channel; `fallback` says what was tried next."""
 
     event_type: ClassVar[str] = "contact.failed"
@@ -47,7 +49,7 @@ class ContactFailed(_ContactOutcome):
     fallback: Channel | None = None
 
 
-class ContactBounced(_ContactOutcome):
+class ContactBounced(ContactOutcome):
     """A sent email came back as undeliverable; the address is invalid until updated."""
 
     event_type: ClassVar[str] = "contact.bounced"
@@ -57,7 +59,7 @@ class ContactBounced(_ContactOutcome):
     detail: Line | None = None
 
 
-class ContactSkipped(_ContactOutcome):
+class ContactSkipped(ContactOutcome):
     """The contact was not sent, on purpose."""
 
     event_type: ClassVar[str] = "contact.skipped"

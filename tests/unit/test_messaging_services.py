@@ -70,13 +70,11 @@ def _app_with_dlq_capture(factory, settings_cls, topic):
     return app, dead
 
 
-# The ledger and the scheduler's ledger-following record what they handle, so
-# they need a database and a valid fact: tests/unit/ledger/test_app.py and
+# The ledger and the scheduler record what they handle, so they need a database
+# and a valid fact: tests/unit/ledger/test_app.py and
 # tests/unit/scheduler/test_app.py cover them.
 HANDLED_WITHOUT_STATE = [
-    s
-    for s in SUBSCRIPTIONS
-    if s[0] != "ledger" and not (s[0] == "scheduler" and s[3].startswith("ledger."))
+    s for s in SUBSCRIPTIONS if s[0] not in ("ledger", "scheduler")
 ]
 
 

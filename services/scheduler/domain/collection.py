@@ -469,6 +469,12 @@ class Collection:
         self.cases[-1].notes.append(Note(at, author, text))
         return []
 
+    def flag(self, case_id: str | None) -> None:
+        """A collector should look at this case: a contact of it failed."""
+        for case in self.cases:
+            if case.id == case_id:
+                case.flagged = True
+
     def email_bounced(self) -> None:
         """The address is invalid until the debtor's details change (SPEC §5)."""
         self.reach = replace(self.reach, email=False)

@@ -143,7 +143,7 @@ def _contact(
         "currency": due.currency,
         "amount_due": str(due.amount_due),
         "invoices": [i.number for i in due.invoices],
-        # TODO(#4): follow notifier.events to turn "pending" into what happened.
+        # `Scheduler.follow_notifier` turns "pending" into what happened.
         "outcome": "failed" if failed else "pending",
     }
     envelope = _wrap(collection, payload, due.due_at, due.contact_id)

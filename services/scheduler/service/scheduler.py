@@ -52,11 +52,18 @@ from shared.clock import Clock, ensure_aware
 from shared.events import Envelope, Payload, parse_payload
 from shared.events import collections as cases
 from shared.events import ledger as facts
+from shared.events import notifier as outcomes
 from shared.events.creditors import CreditorUpdated
 from shared.http.keys import verify_key
 from shared.outbox import enqueue
 from shared.policy import Policy, policy_from_mapping
-from shared.topics import COLLECTIONS_EVENTS, LEDGER_CREDITORS, LEDGER_EVENTS, Topic
+from shared.topics import (
+    COLLECTIONS_EVENTS,
+    LEDGER_CREDITORS,
+    LEDGER_EVENTS,
+    NOTIFIER_EVENTS,
+    Topic,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -160,6 +167,48 @@ class Scheduler:
             work.session.delete(event)
         self._save(work)
         return len(held)
+
+    # -- what became of contacts ----------------------------------------------
+
+    def follow_notifier(self, envelope: Envelope) -> bool:
+        """Note a contact's outcome in its case; a bounce stops email (SPEC §5).
+
+        A contact that failed with no fallback flags its case for a collector.
+        An address that bounced, or that the mail server refused for good, is
+        not emailed again until the ledger reports the debtor's details anew.
+        Returns False for a message applied before.
+        """
+        payload = parse_payload(envelope)
+        assert isinstance(payload, outcomes.ContactOutcome)
+        now = utc(self.clock.now())
+        with self._transaction() as session:
+            if not _first_time(session, envelope, NOTIFIER_EVENTS, now):
+                return False
+            work = _Work(session, now)
+            creditor = self._creditor(work, envelope.creditor)
+            if creditor is None or envelope.debtor is None:
+                return True  # a contact the scheduler never decided
+            loaded = self._load(work, creditor, envelope.debtor)
+            # New dicts, never the loaded ones changed: a JSON column notices
+            # only a value that differs from what it read.
+            outcome = envelope.type.removeprefix("contact.")
+            loaded.contacts = [
+                {**line, "outcome": outcome}
+                if line["contact_id"] == payload.contact_id
+                else line
+                for line in loaded.contacts
+            ]
+            collection = loaded.collection
+            refused = isinstance(payload, outcomes.ContactFailed) and (
+                payload.reason == "smtp_permanent"
+            )
+            if isinstance(payload, outcomes.ContactBounced) or refused:
+                collection.email_bounced()
+            if isinstance(payload, outcomes.ContactFailed) and payload.fallback is None:
+                collection.flag(payload.case_id)
+            self._save(work)
+        logger.info("contact outcome noted", extra=_ids(envelope))
+        return True
 
     # -- the ledger's facts --------------------------------------------------
 

@@ -1,7 +1,7 @@
 """The scheduler's service on SQLite: facts in, timers fired, the outbox written."""
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,7 @@ from services.scheduler.service.scheduler import utc
 from shared.clock import VirtualClock
 from shared.db.engine import make_engine
 from shared.db.migrations import upgrade
+from shared.events import Envelope
 from shared.events.ids import contact_id
 from tests.support.databases import sqlite_url
 from tests.support.scheduler import (
@@ -20,6 +21,7 @@ from tests.support.scheduler import (
     contacts,
     creditor_updated,
     debtor_upserted,
+    fact,
     invoice_issued,
     outbox,
     payment_received,
@@ -262,3 +264,57 @@ def test_a_new_policy_sets_every_timer_of_the_creditor_again(
     row = collection_row(engine)
     assert row is not None and row.next_moment is not None
     assert utc(row.next_moment) == utc(clock.now())
+
+
+def outcome_of(contact: dict, kind: str, moment: datetime, **extra: str) -> Envelope:
+    data = {
+        "contact_id": contact["contact_id"],
+        "case_id": contact["case_id"],
+        "step": contact["step"],
+        "template": contact["template"],
+        "language": contact["language"],
+        "currency": contact["currency"],
+        "amount_due": contact["amount_due"],
+    } | extra
+    return fact(kind, data, moment)
+
+
+def test_a_bounced_reminder_sends_the_next_stage_by_letter_and_notes_it(
+    scheduler: Scheduler, clock: VirtualClock, engine: Engine
+) -> None:
+    known_debtor_with_invoice(scheduler, clock)
+    scheduler.fire_due(REMINDER_SLOT)
+    reminder = contacts(engine)[-1]
+    clock.advance_to(at("2026-01-20", "09:05"))
+
+    scheduler.follow_notifier(outcome_of(reminder, "contact.bounced", clock.now()))
+    scheduler.fire_due(at("2026-01-29", "09:00"))
+
+    second = contacts(engine)[-1]
+    assert (second["template"], second["channels"]) == ("second", ["letter"])
+    row = collection_row(engine)
+    assert row is not None
+    outcomes = {c["contact_id"]: c["outcome"] for c in row.contacts}
+    assert outcomes[reminder["contact_id"]] == "bounced"
+
+
+def test_a_contact_that_failed_without_a_fallback_flags_its_case(
+    scheduler: Scheduler, clock: VirtualClock, engine: Engine
+) -> None:
+    known_debtor_with_invoice(scheduler, clock)
+    scheduler.fire_due(REMINDER_SLOT)
+    reminder = contacts(engine)[-1]
+    failed = outcome_of(
+        reminder,
+        "contact.failed",
+        at("2026-01-20", "09:05"),
+        channel="email",
+        reason="retries_exhausted",
+    )
+
+    applied = scheduler.follow_notifier(failed)
+    again = scheduler.follow_notifier(failed)
+
+    row = collection_row(engine)
+    assert (applied, again) == (True, False)
+    assert row is not None and row.state["cases"][0]["flagged"] is True
