@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from shared.devstack.process import free_port  # noqa: E402
 from shared.devstack.state import endpoints  # noqa: E402
-from shared.devstack.topics import end_offsets  # noqa: E402
+from shared.devstack.topics import end_offsets, skip_to_end  # noqa: E402
 from shared.events import Envelope  # noqa: E402
 from shared.events.inbound import (  # noqa: E402
     InboundDebtorUpserted,
@@ -218,21 +218,6 @@ def start_ledger(
         time.sleep(0.3)
     process.kill()
     raise SystemExit("the ledger did not become healthy: see var/log/bench-ledger.log")
-
-
-async def skip_to_end(bootstrap: str, group: str, topic: str) -> None:
-    """Commit `group` at the end of `topic`: the ledger reads only this run's facts."""
-    ends = await end_offsets(bootstrap, topic)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        offsets = {TopicPartition(topic, p): o for p, o in ends.items()}
-        consumer.assign(list(offsets))  # a commit needs its partitions assigned
-        await consumer.commit(offsets)
-    finally:
-        await consumer.stop()
 
 
 def ledger_run(bootstrap: str, envelopes: list[Envelope], creditor: str) -> float:

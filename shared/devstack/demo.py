@@ -1,11 +1,12 @@
-"""`make demo`: the ledger's main job on the real stack, start to finish.
+"""`make demo`: the ledger's and the scheduler's jobs on the real stack.
 
 Starts the three services, creates a creditor and its policy with the CLI,
 imports an open-items CSV, records a payment over HTTP (twice, with one
 idempotency key), sends a malformed and an invalid fact over Kafka, and shows
 what a user would look at: the debtor's statement, the events the ledger
-published, and the reasons the bad facts were dead-lettered. The services
-are stopped afterwards; the stack keeps running.
+published, the reasons the bad facts were dead-lettered, the cases the
+scheduler opened and what its ladder will send in the next 60 days. The
+services are stopped afterwards; the stack keeps running.
 """
 
 import asyncio
@@ -26,7 +27,7 @@ from rich.table import Table
 from shared.devstack.paths import Paths, paths
 from shared.devstack.process import free_port, spawn, terminate
 from shared.devstack.state import endpoints
-from shared.devstack.topics import end_offsets
+from shared.devstack.topics import end_offsets, skip_to_end
 from shared.events import Envelope
 from shared.events.inbound import InboundPaymentReceived
 from shared.topics import LEDGER_EVENTS, LEDGER_INBOUND
@@ -62,8 +63,11 @@ def overdue(*args: str, database: str) -> str:
 
 
 def start_services(
-    layout: Paths, bootstrap: str, databases: dict[str, str]
+    layout: Paths, bootstrap: str, databases: dict[str, str], group: str
 ) -> list[RunningService]:
+    """The three services; the scheduler in `group`, which reads only new events."""
+    asyncio.run(skip_to_end(bootstrap, group, LEDGER_EVENTS.name))
+    env = {"OVERDUE_SCHEDULER_CONSUMER_GROUP": group}
     running = []
     for offset, name in enumerate(SERVICES):
         port = free_port("127.0.0.1", 8101 + offset)
@@ -77,7 +81,8 @@ def start_services(
             "--database",
             databases[name],
         ]
-        running.append(RunningService(name, port, spawn(argv, log=log).pid, log))
+        process = spawn(argv, log=log, env=env if name == "scheduler" else None)
+        running.append(RunningService(name, port, process.pid, log))
     return running
 
 
@@ -153,11 +158,13 @@ def main() -> None:
     databases = {
         name: f"sqlite:///{demo_dir / name}-{creditor}.db" for name in SERVICES
     }
-    console.rule("overdue demo: the ledger's job on the real stack")
+    console.rule("overdue demo: the ledger and the scheduler on the real stack")
 
     events_since = asyncio.run(end_offsets(where.kafka_bootstrap, LEDGER_EVENTS.name))
     dlq_since = asyncio.run(end_offsets(where.kafka_bootstrap, LEDGER_INBOUND.dlq))
-    services = start_services(layout, where.kafka_bootstrap, databases)
+    # A scheduler of this run alone, which ignores what earlier runs published.
+    group = f"overdue-scheduler-demo-{creditor}"
+    services = start_services(layout, where.kafka_bootstrap, databases, group)
     try:
         with console.status("starting ledger, scheduler and notifier…"):
             wait_healthy(services)
@@ -249,12 +256,22 @@ def main() -> None:
         statement = httpx.get(
             f"{ledger_url}/v1/debtors/d-1001/statement", headers=headers
         ).json()
+
+        scheduler_url = f"http://127.0.0.1:{services[1].port}"
+        auth = {"Authorization": f"Bearer {key}"}
+        with console.status("waiting for the scheduler to open the cases…"):
+            cases = wait_for_cases(scheduler_url, auth, count=2)
+        forecast = httpx.get(
+            f"{scheduler_url}/v1/forecast", params={"days": 60}, headers=auth
+        ).json()
     finally:
         for service in services:
             terminate(service.pid, timeout=15)
 
     show_statement(statement)
     show_events(events)
+    show_cases(cases)
+    show_forecast(forecast)
     for record in dead:
         reason = dict(record.headers).get("x-dlq-reason", b"?").decode()
         console.print(f"[bold]{LEDGER_INBOUND.dlq}[/bold]: {reason}", highlight=False)
@@ -262,6 +279,67 @@ def main() -> None:
         f"Logs: {layout.log}/demo-*.log. The stack keeps running;"
         " `overdue infra down` stops it."
     )
+
+
+def wait_for_cases(url: str, auth: dict[str, str], count: int) -> list[Any]:
+    """The scheduler's cases, once it has followed the ledger that far."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while True:
+        answer = httpx.get(f"{url}/v1/cases", headers=auth, timeout=5)
+        if answer.status_code == 200 and len(answer.json()) >= count:
+            return list(answer.json())
+        if time.monotonic() > deadline:
+            raise SystemExit(
+                f"the scheduler opened no {count} cases in {WAIT_SECONDS:.0f} s "
+                f"(last answer {answer.status_code}): see var/log/demo-scheduler.log"
+            )
+        time.sleep(0.5)
+
+
+def show_cases(cases: list[dict[str, Any]]) -> None:
+    table = Table(title="GET /v1/cases on the scheduler: the cases it opened")
+    for column in ("debtor", "case", "state", "overdue", "next stage", "at"):
+        table.add_column(column)
+    for case in cases:
+        overdue = case["currency"] and f"{case['currency']} {case['amount_overdue']}"
+        table.add_row(
+            case["debtor"],
+            case["case_id"],
+            case["state"],
+            overdue or "-",
+            case["next_stage"] or "-",
+            _moment(case["next_moment"]),
+        )
+    console.print(table)
+
+
+def show_forecast(forecast: dict[str, Any]) -> None:
+    table = Table(
+        title="GET /v1/forecast?days=60: what the ladder will do if nobody pays"
+    )
+    for column in ("when", "debtor", "what", "channels", "amount due"):
+        table.add_column(column)
+    for item in forecast["items"]:
+        what = item["template"] if item["action"] == "contact" else "escalate"
+        amount = (
+            f"{item['currency']} {item['amount_due']}" if item["amount_due"] else ""
+        )
+        table.add_row(
+            _moment(item["at"]),
+            item["debtor"],
+            what,
+            ", ".join(item["channels"]),
+            amount,
+        )
+    console.print(table)
+
+
+def _moment(text: str | None) -> str:
+    """An API's ISO moment as a reader scans it: `2026-12-04 08:00 UTC`."""
+    if not text:
+        return "-"
+    moment = datetime.fromisoformat(text).astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def show_statement(statement: dict[str, Any]) -> None:

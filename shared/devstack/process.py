@@ -6,12 +6,16 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 
 def spawn(
-    argv: Sequence[str], *, log: Path, cwd: Path | None = None
+    argv: Sequence[str],
+    *,
+    log: Path,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start `argv` in its own session, so it outlives the command that started it."""
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -19,6 +23,7 @@ def spawn(
         return subprocess.Popen(
             list(argv),
             cwd=cwd,
+            env=None if env is None else {**os.environ, **env},
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -102,3 +102,18 @@ async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
     finally:
         await consumer.stop()
     return {tp.partition: offset for tp, offset in ends.items()}
+
+
+async def skip_to_end(bootstrap: str, group: str, topic: str) -> None:
+    """Commit `group` at the end of `topic`: it will read only what comes next."""
+    ends = await end_offsets(bootstrap, topic)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        offsets = {TopicPartition(topic, p): o for p, o in ends.items()}
+        consumer.assign(list(offsets))  # a commit needs its partitions assigned
+        await consumer.commit(offsets)
+    finally:
+        await consumer.stop()
