@@ -7,7 +7,7 @@ its envelope id goes to the inbox in the same transaction.
 """
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -49,6 +49,7 @@ from services.scheduler.service.errors import (
 )
 from services.scheduler.service.timeline import history_line
 from shared.clock import Clock, ensure_aware
+from shared.db.bulk import among
 from shared.events import Envelope, Payload, parse_payload
 from shared.events import collections as cases
 from shared.events import ledger as facts
@@ -218,28 +219,39 @@ class Scheduler:
         Events of a creditor whose policy is not known yet are held, not
         applied (SPEC §2). Returns False for a message applied before.
         """
-        parse_payload(envelope)  # a malformed event is refused before anything
+        return self.follow_ledger_many([envelope]) == [True]
+
+    def follow_ledger_many(self, envelopes: Sequence[Envelope]) -> list[bool]:
+        """Apply a poll's ledger events in order, in one transaction; say of each
+        whether it was new. Each collection is read and written once for all."""
+        for envelope in envelopes:
+            parse_payload(envelope)  # a malformed event is refused before anything
         now = utc(self.clock.now())
         with self._transaction() as session:
-            if not _first_time(session, envelope, LEDGER_EVENTS, now):
-                return False
+            fresh = _first_times(session, envelopes, LEDGER_EVENTS, now)
             work = _Work(session, now)
-            if self._creditor(work, envelope.creditor) is None:
-                session.add(
-                    HeldEvent(
-                        event_id=envelope.id,
-                        creditor_id=envelope.creditor,
-                        topic=LEDGER_EVENTS.name,
-                        envelope=envelope.to_bytes(),
-                        held_at=now,
-                    )
-                )
-                logger.info("event held", extra=_ids(envelope))
-                return True
-            self._apply(work, envelope)
+            for envelope, new in zip(envelopes, fresh, strict=True):
+                if not new:
+                    continue
+                if self._creditor(work, envelope.creditor) is None:
+                    self._hold(session, envelope, now)
+                else:
+                    self._apply(work, envelope)
             self._save(work)
-        logger.debug("event applied", extra=_ids(envelope))
-        return True
+        return fresh
+
+    @staticmethod
+    def _hold(session: Session, envelope: Envelope, now: datetime) -> None:
+        session.add(
+            HeldEvent(
+                event_id=envelope.id,
+                creditor_id=envelope.creditor,
+                topic=LEDGER_EVENTS.name,
+                envelope=envelope.to_bytes(),
+                held_at=now,
+            )
+        )
+        logger.info("event held", extra=_ids(envelope))
 
     def _apply(self, work: _Work, envelope: Envelope) -> None:
         """One fact, then everything that falls due by now, as the engine says."""
@@ -807,6 +819,38 @@ def _restore(creditor: _Creditor, row: CollectionRow) -> Collection:
             Collection, row.state, policy=creditor.policy, calendar=calendar
         )
     return Collection(creditor.id, row.debtor_id, creditor.policy, calendar)
+
+
+def _first_times(
+    session: Session, envelopes: Sequence[Envelope], topic: Topic, now: datetime
+) -> list[bool]:
+    """Record the new messages in the inbox, in one flush; say of each if new."""
+    ids = [e.id for e in envelopes]
+    dialect = session.get_bind().dialect.name
+    seen = set(
+        session.exec(
+            select(ProcessedMessage.event_id).where(
+                among(col(ProcessedMessage.event_id), ids, dialect)
+            )
+        ).all()
+    )
+    fresh = []
+    for envelope in envelopes:
+        fresh.append(envelope.id not in seen)
+        if fresh[-1]:
+            seen.add(envelope.id)
+            session.add(
+                ProcessedMessage(
+                    event_id=envelope.id,
+                    topic=topic.name,
+                    type=envelope.type,
+                    processed_at=now,
+                )
+            )
+    # Written at once: a second worker with the same messages waits on their
+    # keys here, then fails, instead of applying them too.
+    session.flush()
+    return fresh
 
 
 def _first_time(

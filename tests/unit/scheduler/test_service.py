@@ -318,3 +318,26 @@ def test_a_contact_that_failed_without_a_fallback_flags_its_case(
     row = collection_row(engine)
     assert (applied, again) == (True, False)
     assert row is not None and row.state["cases"][0]["flagged"] is True
+
+
+def test_a_poll_of_events_is_applied_in_order_and_its_repeats_are_recognised(
+    scheduler: Scheduler, clock: VirtualClock, engine: Engine
+) -> None:
+    scheduler.follow_creditor(creditor_updated(clock.now()))
+    first = invoice_issued(clock.now(), debtor="d1")
+    poll = [
+        debtor_upserted(clock.now(), debtor="d1"),
+        first,
+        debtor_upserted(clock.now(), debtor="d2"),
+        invoice_issued(clock.now(), debtor="d2", number="INV-9", amount="80.00"),
+        first,
+    ]
+
+    fresh = scheduler.follow_ledger_many(poll)
+    again = scheduler.follow_ledger_many(poll[:2])
+    scheduler.fire_due(REMINDER_SLOT)
+
+    assert fresh == [True, True, True, True, False]
+    assert again == [False, False]
+    reminders = [(c["case_id"], c["amount_due"]) for c in contacts(engine)]
+    assert ("d1#1", "1200.00") in reminders and ("d2#1", "80.00") in reminders
