@@ -22,6 +22,7 @@ from shared.db.engine import make_engine
 from shared.db.migrations import upgrade
 from shared.events.creditors import BankDetails, Branding
 from shared.events.parties import PostalAddress
+from shared.heap import settle_heap
 from shared.logging import configure_logging
 from shared.messaging.commands import add_service_commands, database_option
 from shared.messaging.dlq import reason_for
@@ -202,6 +203,7 @@ def relay(
     settings = LedgerSettings(**{k: v for k, v in overrides.items() if v is not None})
     configure_logging(settings.log_level, settings.log_format)
     engine = make_engine(settings.database_url)
+    settle_heap()
     try:
         asyncio.run(
             relay_until_stopped(

@@ -12,6 +12,7 @@ from faststream import FastStream
 
 from shared.db.engine import normalise_url
 from shared.db.migrations import upgrade
+from shared.heap import settle_heap
 from shared.logging import configure_logging
 from shared.messaging.broker import project_version
 from shared.messaging.http import http_app
@@ -107,6 +108,7 @@ def add_service_commands(
                 description=description,
                 version=project_version(),
             )
+        settle_heap()
         uvicorn.run(web, host=settings.host, port=settings.port, log_config=None)
 
     @app.command(help=f"Bring the {service}'s database to the newest schema.")

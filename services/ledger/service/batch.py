@@ -109,7 +109,9 @@ class Batch:
         self.credits: dict[_CreditKey, Credit] = {}
         self._open: dict[str, dict[str, Invoice]] = {}
 
-        self._loaded: dict[tuple[type[Any], Any], dict[str, Any]] = {}
+        # Each row read from the database, beside its columns as read: only
+        # these can need an UPDATE, and only if they changed.
+        self._loaded: dict[type[Any], list[tuple[Any, dict[str, Any]]]] = {}
         self._new_debtors: list[Debtor] = []
         self._new_invoices: list[Invoice] = []
         self._new_credits: list[Credit] = []
@@ -236,9 +238,9 @@ class Batch:
     def write(self) -> None:
         """Insert and update what the batch did, parents before children."""
         self._insert(DebtorRow, [_values(DebtorRow, r) for r in self._new_debtors])
-        self._update_changed(DebtorRow, self.debtors.values())
+        self._update_changed(DebtorRow)
         self._insert(InvoiceRow, [_values(InvoiceRow, r) for r in self._new_invoices])
-        self._update_changed(InvoiceRow, self.invoices.values())
+        self._update_changed(InvoiceRow)
         self._insert(PaymentRow, self._payments)
         self._insert(CreditNoteRow, self._credit_notes)
         self._insert(AllocationRow, self._allocations)
@@ -246,21 +248,18 @@ class Batch:
         self._insert(
             DebtorCreditRow, [_values(DebtorCreditRow, r) for r in self._new_credits]
         )
-        self._update_changed(DebtorCreditRow, self.credits.values())
+        self._update_changed(DebtorCreditRow)
         self._insert(ProcessedMessage, self._processed)
         enqueue_many(self.session, OutboxMessage, self._events, LEDGER_EVENTS)
 
     def _insert(self, table: type[Any], rows: Sequence[dict[str, Any]]) -> None:
         insert_rows(self.session.connection(), table.__table__, rows)
 
-    def _update_changed(self, table: type[Any], rows: Iterable[Any]) -> None:
+    def _update_changed(self, table: type[Any]) -> None:
         """One UPDATE, run for each loaded row whose columns differ from the load."""
         key = [column.name for column in table.__table__.primary_key]
         changed = []
-        for row in rows:
-            before = self._loaded.get((table, _key(row, key)))
-            if before is None:
-                continue  # a row of this batch: inserted, not updated
+        for row, before in self._loaded.get(table, ()):
             after = _values(table, row)
             if after != before:
                 keys = {f"key_{name}": after.pop(name) for name in key}
@@ -295,8 +294,7 @@ class Batch:
         self._open.setdefault(row.debtor_id, {})[row.number] = row
 
     def _remember(self, table: type[Any], row: Any) -> None:
-        key = [column.name for column in table.__table__.primary_key]
-        self._loaded[(table, _key(row, key))] = _values(table, row)
+        self._loaded.setdefault(table, []).append((row, _values(table, row)))
 
 
 # Read once: an enum member's `.value` costs a descriptor call on every use.
@@ -321,10 +319,6 @@ def _columns(table: type[Any]) -> tuple[str, ...]:
 
 
 _COLUMNS: dict[type[Any], tuple[str, ...]] = {}
-
-
-def _key(row: Any, names: list[str]) -> tuple[Any, ...]:
-    return tuple(getattr(row, name) for name in names)
 
 
 def _chunks(values: set[str] | set[UUID]) -> Iterable[list[Any]]:
