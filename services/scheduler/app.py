@@ -92,9 +92,6 @@ def ledger_follower(
 ) -> Callable[[KafkaMessage], Awaitable[None]]:
     """The handler of `ledger.events`: a poll's events applied in one go."""
 
-    # TODO(#4): as the ledger's inbound handler (#3), this one takes the raw
-    # batch, so the AsyncAPI document shows no payload for ledger.events.
-
     async def follow_ledger(message: KafkaMessage) -> None:
         """A change to a debtor's receivables, as the ledger recorded it."""
         records: Sequence[ConsumerRecord[Any, Any]] = message.raw_message

@@ -12,6 +12,7 @@ from faststream import FastStream
 
 from shared.db.engine import normalise_url
 from shared.db.migrations import upgrade
+from shared.events import Envelope
 from shared.heap import settle_heap
 from shared.logging import configure_logging
 from shared.messaging.broker import project_version
@@ -31,7 +32,30 @@ def asyncapi_yaml(
         consumer_group=f"overdue-{settings_cls.service}",
     )
     document = create_app(settings).schema.to_specification().to_jsonable()
+    document = _batches_carry_envelopes(document)
     return yaml.safe_dump(_sorted_sections(document), sort_keys=False, width=88)
+
+
+_EMPTY = {"$ref": "#/components/schemas/EmptyPayload"}
+
+
+def _batches_carry_envelopes(document: dict[str, Any]) -> dict[str, Any]:
+    """Show the envelope as the message of a batch subscriber.
+
+    A batch handler reads each record's bytes itself, so faststream sees no
+    payload in its signature and documents none; yet every record on every
+    topic of this project is an `Envelope`.
+    """
+    components = document.get("components", {})
+    for message in components.get("messages", {}).values():
+        if message.get("payload") == _EMPTY:
+            message["payload"] = {"$ref": "#/components/schemas/Envelope"}
+            components.setdefault("schemas", {}).setdefault(
+                "Envelope", Envelope.model_json_schema(by_alias=True)
+            )
+    if _EMPTY["$ref"] not in str(document):
+        components.get("schemas", {}).pop("EmptyPayload", None)
+    return document
 
 
 def _sorted_sections(document: dict[str, Any]) -> dict[str, Any]:

@@ -66,6 +66,25 @@ def test_the_scheduler_document_names_what_it_consumes_and_produces():
     } <= actions
 
 
+@pytest.mark.parametrize(
+    ("service", "address"),
+    [("ledger", "ledger.inbound"), ("scheduler", "ledger.events")],
+)
+def test_a_batch_subscriber_documents_the_envelope_as_its_message(service, address):
+    document = yaml.safe_load((DOCS / f"{service}.yaml").read_text(encoding="utf-8"))
+
+    channel = next(
+        c
+        for c in document["channels"].values()
+        if c["address"] == address and "Subscribe" in str(c["messages"])
+    )
+    message_ref = next(iter(channel["messages"].values()))["$ref"].split("/")[-1]
+    message = document["components"]["messages"][message_ref]
+
+    assert message["payload"] == {"$ref": "#/components/schemas/Envelope"}
+    assert "EmptyPayload" not in document["components"]["schemas"]
+
+
 def test_the_asyncapi_command_writes_the_document_and_checks_it(tmp_path):
     out = tmp_path / "ledger.yaml"
     runner = CliRunner()
