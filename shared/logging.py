@@ -31,6 +31,7 @@ ID_FIELDS: tuple[str, ...] = (
     "attempt",
     "retry_in",
     "dlq_topic",
+    "positions",
 )
 """The `extra` keys a record may carry; all are ids or routing facts."""
 

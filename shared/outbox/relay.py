@@ -7,6 +7,7 @@ Kafka sees each event at least once, a consumer that remembers ids exactly once.
 
 import asyncio
 import logging
+import time
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
@@ -28,6 +29,10 @@ logger = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 2000
 DEFAULT_POLL_INTERVAL = 0.1
 MAX_BACKOFF = 5.0
+# How long a hole in the outbox's positions holds back the rows after it. A
+# hole is a transaction that took positions and has not committed yet (or
+# never will: a rollback leaves its positions unused for good).
+DEFAULT_GAP_WAIT = 2.0
 
 
 class Producer(Protocol):
@@ -90,6 +95,13 @@ class OutboxRelay:
     other waits, so two processes of one service never interleave a key's events.
     On SQLite one process owns the database file and no lock is taken.
 
+    Positions come from a sequence, and on PostgreSQL transactions commit in
+    any order: one that took position 7 may commit after one that took 8, and
+    both may carry one debtor's events. So the relay publishes up to the first
+    hole in the positions, and waits for it to fill; after `gap_wait` seconds
+    it takes the hole for a rollback's and publishes past it. A transaction
+    that commits later still than that is published late, out of order.
+
     `after_send`, if given, is awaited with a batch's acknowledged rows before
     they are marked; the crash tests stop the process there.
     """
@@ -104,6 +116,7 @@ class OutboxRelay:
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         clock: Clock | None = None,
         after_send: AfterSend | None = None,
+        gap_wait: float = DEFAULT_GAP_WAIT,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch size must be at least 1, not {batch_size}")
@@ -118,6 +131,11 @@ class OutboxRelay:
         self._needs_lock = engine.dialect.name == "postgresql"
         self._lock_key = advisory_lock_key(self._table.name)
         self._lock_connection: Connection | None = None
+        self.gap_wait = gap_wait
+        # The position after the highest one read; a row beyond it is past a hole.
+        self._next_position: int | None = None
+        self._hole: tuple[int, int] | None = None
+        self._hole_seen_at = 0.0
 
     @property
     def active(self) -> bool:
@@ -235,10 +253,6 @@ class OutboxRelay:
         if not self._hold_lock():
             return []
 
-        # TODO(#3): on PostgreSQL a transaction that took a lower position may
-        # commit after one with a higher position is published; if both carry
-        # one key, that key's two events leave out of order. Waiting briefly at
-        # a gap in positions would close it; today one writer per key is assumed.
         t = self._table
         query = (
             sa.select(t.c.position, t.c.event_id, t.c.topic, t.c.key, t.c.type)
@@ -249,7 +263,52 @@ class OutboxRelay:
         )
         with self._engine.connect() as connection:
             rows = connection.execute(query).all()
-        return [PendingEvent(*row) for row in rows]
+            pending = [PendingEvent(*row) for row in rows]
+            if not self._needs_lock or not pending:
+                return pending
+            if self._next_position is None:
+                self._next_position = self._after_published(connection, pending)
+        return self._up_to_hole(pending)
+
+    def _after_published(
+        self, connection: Connection, pending: list[PendingEvent]
+    ) -> int:
+        """Where a relay that just took the lock expects the next row: after the
+        highest published one, or at the sequence's first value if none is."""
+        t = self._table
+        highest = connection.execute(
+            sa.select(sa.func.max(t.c.position)).where(
+                t.c.published_at.is_not(None), t.c.position < pending[0].position
+            )
+        ).scalar_one()
+        return 1 if highest is None else int(highest) + 1
+
+    def _up_to_hole(self, pending: list[PendingEvent]) -> list[PendingEvent]:
+        """The rows before the first hole in positions that may still fill."""
+        assert self._next_position is not None
+        kept: list[PendingEvent] = []
+        for event in pending:
+            if event.position > self._next_position and not self._hole_expired(
+                (self._next_position, event.position)
+            ):
+                break
+            kept.append(event)
+            self._next_position = max(self._next_position, event.position + 1)
+        return kept
+
+    def _hole_expired(self, hole: tuple[int, int]) -> bool:
+        """Whether positions hole[0] up to hole[1] (excluded) were missing for
+        `gap_wait` seconds: then no commit is coming for them."""
+        now = time.monotonic()
+        if hole != self._hole:
+            self._hole, self._hole_seen_at = hole, now
+        if now - self._hole_seen_at < self.gap_wait:
+            return False
+        logger.warning(
+            "outbox positions never committed, publishing past them",
+            extra={"reason": self._table.name, "positions": f"{hole[0]}-{hole[1] - 1}"},
+        )
+        return True
 
     def _mark(self, positions: list[int]) -> None:
         # Mark by position, never by range: a row committed meanwhile inside the
@@ -267,9 +326,18 @@ class OutboxRelay:
             connection.execute(statement)
 
     def _delete_published(self, older_than: datetime) -> int:
+        # The newest published row stays: a relay starting up finds there where
+        # publishing stood, and knows a hole before the next row for one.
         t = self._table
+        newest = (
+            sa.select(sa.func.max(t.c.position))
+            .where(t.c.published_at.is_not(None))
+            .scalar_subquery()
+        )
         statement = sa.delete(t).where(
-            t.c.published_at.is_not(None), t.c.published_at < older_than
+            t.c.published_at.is_not(None),
+            t.c.published_at < older_than,
+            t.c.position < newest,
         )
         with self._engine.begin() as connection:
             return connection.execute(statement).rowcount
@@ -301,6 +369,7 @@ class OutboxRelay:
             connection.close()
             return False
         self._lock_connection = connection
+        self._next_position = None  # another relay may have published meanwhile
         logger.info("outbox relay active", extra={"reason": self._table.name})
         return True
 

@@ -309,3 +309,94 @@ async def test_of_two_relays_on_one_postgres_database_one_publishes_and_order_ho
     assert senders[1 - active].sent == 6
     assert len(records) == len(envelopes)
     assert _first_sightings_by_key(records) == _ids_by_key(envelopes)
+
+
+def _envelope(debtor: str) -> Envelope:
+    return Envelope(
+        type="invoice.issued",
+        occurred_at=NOW,
+        creditor="acme",
+        debtor=debtor,
+        data={"invoice": f"INV-{uuid4().hex[:6]}"},
+    )
+
+
+async def test_events_committed_past_an_open_transaction_wait_for_it_to_commit(
+    postgres_url: str,
+    topic: Topic,
+    producer: AIOKafkaProducer,
+    kafka_bootstrap: str,
+) -> None:
+    engine = _engine(postgres_url)
+    relay = OutboxRelay(engine, RelayOutbox, producer, gap_wait=60.0)
+    earlier, later = _envelope("d-1"), _envelope("d-1")
+
+    with Session(engine) as slow:
+        enqueue(slow, RelayOutbox, earlier, topic)
+        slow.flush()  # takes its position, commits only later
+        _commit_events_of(engine, topic, [later])
+        held_back = await relay.publish_pending()
+        slow.commit()
+    published = await relay.publish_pending()
+    records = await _read_topic(kafka_bootstrap, topic, 2)
+    engine.dispose()
+
+    assert held_back == 0
+    assert published == 2
+    assert _first_sightings_by_key(records) == {
+        "acme/d-1": [str(earlier.id), str(later.id)]
+    }
+
+
+async def test_a_hole_left_by_a_rollback_holds_the_relay_back_only_a_while(
+    postgres_url: str,
+    topic: Topic,
+    producer: AIOKafkaProducer,
+    kafka_bootstrap: str,
+) -> None:
+    engine = _engine(postgres_url)
+    relay = OutboxRelay(engine, RelayOutbox, producer, gap_wait=0.3)
+    first, after = _envelope("d-1"), _envelope("d-1")
+    _commit_events_of(engine, topic, [first])
+    assert await relay.publish_pending() == 1
+
+    with Session(engine) as failed:
+        enqueue(failed, RelayOutbox, _envelope("d-1"), topic)
+        failed.flush()
+        failed.rollback()
+    _commit_events_of(engine, topic, [after])
+    at_once = await relay.publish_pending()
+    await asyncio.sleep(0.4)
+    after_the_wait = await relay.publish_pending()
+    records = await _read_topic(kafka_bootstrap, topic, 2)
+    engine.dispose()
+
+    assert at_once == 0
+    assert after_the_wait == 1
+    assert _first_sightings_by_key(records) == {
+        "acme/d-1": [str(first.id), str(after.id)]
+    }
+
+
+async def test_a_relay_that_takes_over_publishes_what_follows_the_published_rows(
+    postgres_url: str, topic: Topic, producer: AIOKafkaProducer
+) -> None:
+    engine = _engine(postgres_url)
+    _commit_events_of(engine, topic, [_envelope("d-1"), _envelope("d-2")])
+    async with start_relay(engine, RelayOutbox, producer=producer):
+        await _eventually(lambda: _unpublished(engine) == 0, "the outbox to drain")
+    _commit_events_of(engine, topic, [_envelope("d-1")])
+
+    published = await OutboxRelay(engine, RelayOutbox, producer).publish_pending()
+    engine.dispose()
+
+    assert published == 1
+
+
+def _commit_events_of(
+    engine: sa.Engine, topic: Topic, envelopes: list[Envelope]
+) -> None:
+    with Session(engine) as session:
+        for envelope in envelopes:
+            enqueue(session, RelayOutbox, envelope, topic)
+        session.commit()

@@ -291,13 +291,13 @@ async def test_start_relay_publishes_in_the_background_until_the_block_ends(
     assert _unpublished(engine) == ids_after
 
 
-async def test_delete_published_removes_only_rows_published_before_the_moment(
+async def test_delete_published_removes_rows_published_before_the_moment_but_the_newest(
     engine: sa.Engine, producer: FakeProducer
 ) -> None:
-    _enqueue(engine, "d-1", "d-2")
+    published = _enqueue(engine, "d-1", "d-2", "d-3")
     relay = _relay(engine, producer)
     await relay.publish_pending()
-    waiting = _enqueue(engine, "d-3")
+    waiting = _enqueue(engine, "d-4")
 
     kept = await relay.delete_published(older_than=NOW)
     deleted = await relay.delete_published(older_than=NOW + timedelta(days=7))
@@ -305,7 +305,7 @@ async def test_delete_published_removes_only_rows_published_before_the_moment(
     assert (kept, deleted) == (0, 2)
     with Session(engine) as session:
         left = [str(row.event_id) for row in session.exec(select(UnitOutbox)).all()]
-    assert left == waiting
+    assert left == [published[-1], *waiting]
 
 
 def test_a_batch_size_below_one_is_refused(
