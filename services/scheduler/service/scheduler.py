@@ -49,7 +49,7 @@ from services.scheduler.service.errors import (
 )
 from services.scheduler.service.timeline import history_line
 from shared.clock import Clock, ensure_aware
-from shared.db.bulk import among
+from shared.db.bulk import among, insert_rows
 from shared.events import Envelope, Payload, parse_payload
 from shared.events import collections as cases
 from shared.events import ledger as facts
@@ -109,6 +109,9 @@ class _Work:
     creditors: dict[str, _Creditor | None] = field(default_factory=dict)
     loaded: dict[tuple[str, str], _Loaded] = field(default_factory=dict)
     enqueued: set[UUID] = field(default_factory=set)
+    read: dict[tuple[str, str], CollectionRow | None] | None = None
+    """The rows a poll's facts touch, read and locked together up front; a key
+    missing from them has no row yet. None: each row is read as it is needed."""
 
 
 class Scheduler:
@@ -163,8 +166,12 @@ class Scheduler:
             .where(HeldEvent.creditor_id == creditor)
             .order_by(col(HeldEvent.position))
         ).all()
-        for event in held:
-            self._apply(work, Envelope.from_bytes(event.envelope))
+        envelopes = [Envelope.from_bytes(event.envelope) for event in held]
+        work.read = _read_collections(
+            work.session, {(e.creditor, e.debtor) for e in envelopes if e.debtor}
+        )
+        for event, envelope in zip(held, envelopes, strict=True):
+            self._apply(work, envelope, parse_payload(envelope))
             work.session.delete(event)
         self._save(work)
         return len(held)
@@ -224,19 +231,27 @@ class Scheduler:
     def follow_ledger_many(self, envelopes: Sequence[Envelope]) -> list[bool]:
         """Apply a poll's ledger events in order, in one transaction; say of each
         whether it was new. Each collection is read and written once for all."""
-        for envelope in envelopes:
-            parse_payload(envelope)  # a malformed event is refused before anything
+        # A malformed event is refused before anything.
+        payloads = [parse_payload(envelope) for envelope in envelopes]
         now = utc(self.clock.now())
         with self._transaction() as session:
             fresh = _first_times(session, envelopes, LEDGER_EVENTS, now)
             work = _Work(session, now)
-            for envelope, new in zip(envelopes, fresh, strict=True):
+            work.read = _read_collections(
+                session,
+                {
+                    (e.creditor, e.debtor)
+                    for e, new in zip(envelopes, fresh, strict=True)
+                    if new and e.debtor is not None
+                },
+            )
+            for envelope, payload, new in zip(envelopes, payloads, fresh, strict=True):
                 if not new:
                     continue
                 if self._creditor(work, envelope.creditor) is None:
                     self._hold(session, envelope, now)
                 else:
-                    self._apply(work, envelope)
+                    self._apply(work, envelope, payload)
             self._save(work)
         return fresh
 
@@ -253,14 +268,13 @@ class Scheduler:
         )
         logger.info("event held", extra=_ids(envelope))
 
-    def _apply(self, work: _Work, envelope: Envelope) -> None:
+    def _apply(self, work: _Work, envelope: Envelope, payload: Payload) -> None:
         """One fact, then everything that falls due by now, as the engine says."""
         assert envelope.debtor is not None  # parse_payload checked the addressing
         creditor = self._creditor(work, envelope.creditor)
         assert creditor is not None
         loaded = self._load(work, creditor, envelope.debtor)
         collection = loaded.collection
-        payload = parse_payload(envelope)
         # A fact counts from when the ledger recorded it, never from the future.
         at = min(ensure_aware(envelope.occurred_at), work.now)
 
@@ -727,8 +741,11 @@ class Scheduler:
         key = (creditor.id, debtor)
         if key in work.loaded:
             return work.loaded[key]
-        # Locked, so a timer firing elsewhere waits for this fact (PostgreSQL).
-        row = work.session.get(CollectionRow, key, with_for_update=True)
+        if work.read is not None:
+            row = work.read.get(key)
+        else:
+            # Locked, so a timer firing elsewhere waits for this fact (PostgreSQL).
+            row = work.session.get(CollectionRow, key, with_for_update=True)
         if row is None:
             row = CollectionRow(
                 creditor_id=creditor.id,
@@ -824,7 +841,7 @@ def _restore(creditor: _Creditor, row: CollectionRow) -> Collection:
 def _first_times(
     session: Session, envelopes: Sequence[Envelope], topic: Topic, now: datetime
 ) -> list[bool]:
-    """Record the new messages in the inbox, in one flush; say of each if new."""
+    """Record the new messages in the inbox, in one statement; say of each if new."""
     ids = [e.id for e in envelopes]
     dialect = session.get_bind().dialect.name
     seen = set(
@@ -835,22 +852,62 @@ def _first_times(
         ).all()
     )
     fresh = []
+    rows = []
     for envelope in envelopes:
         fresh.append(envelope.id not in seen)
         if fresh[-1]:
             seen.add(envelope.id)
-            session.add(
-                ProcessedMessage(
-                    event_id=envelope.id,
-                    topic=topic.name,
-                    type=envelope.type,
-                    processed_at=now,
-                )
+            rows.append(
+                {
+                    "event_id": envelope.id,
+                    "topic": topic.name,
+                    "type": envelope.type,
+                    "processed_at": now,
+                }
             )
     # Written at once: a second worker with the same messages waits on their
     # keys here, then fails, instead of applying them too.
-    session.flush()
+    insert_rows(session.connection(), _INBOX, rows)
     return fresh
+
+
+def _read_collections(
+    session: Session, keys: set[tuple[str, str]]
+) -> dict[tuple[str, str], CollectionRow | None]:
+    """The collections of `keys`, read and locked in a few statements.
+
+    Locked in key order, as every reader of several rows locks them, so two
+    workers wait for each other instead of deadlocking. On PostgreSQL a timer
+    firing elsewhere waits for these facts.
+    """
+    found: dict[tuple[str, str], CollectionRow | None] = dict.fromkeys(keys)
+    dialect = session.get_bind().dialect.name
+    by_creditor: dict[str, list[str]] = {}
+    for creditor, debtor in sorted(keys):
+        by_creditor.setdefault(creditor, []).append(debtor)
+    for creditor, debtors in by_creditor.items():
+        for start in range(0, len(debtors), _READ_CHUNK):
+            query = (
+                select(CollectionRow)
+                .where(
+                    CollectionRow.creditor_id == creditor,
+                    among(
+                        col(CollectionRow.debtor_id),
+                        debtors[start : start + _READ_CHUNK],
+                        dialect,
+                    ),
+                )
+                .order_by(col(CollectionRow.debtor_id))
+                .with_for_update()
+            )
+            for row in session.exec(query):
+                found[(row.creditor_id, row.debtor_id)] = row
+    return found
+
+
+_INBOX: sa.Table = ProcessedMessage.__table__  # type: ignore[attr-defined]
+# Keys per IN list: SQLite allows 32,766 bound parameters in all.
+_READ_CHUNK = 1000
 
 
 def _first_time(
