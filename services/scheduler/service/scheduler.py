@@ -56,7 +56,7 @@ from shared.events import ledger as facts
 from shared.events import notifier as outcomes
 from shared.events.creditors import CreditorUpdated
 from shared.http.keys import verify_key
-from shared.outbox import enqueue
+from shared.outbox import OutboxRecord, enqueue
 from shared.policy import Policy, policy_from_mapping
 from shared.topics import (
     COLLECTIONS_EVENTS,
@@ -112,6 +112,16 @@ class _Work:
     read: dict[tuple[str, str], CollectionRow | None] | None = None
     """The rows a poll's facts touch, read and locked together up front; a key
     missing from them has no row yet. None: each row is read as it is needed."""
+    careful: bool = True
+    """Look each effect up in the outbox before enqueuing it. Off, the busy
+    paths (a poll, a chunk of timers) look them all up at once when saving,
+    and run again carefully on a repeat (`_Repeated`)."""
+    outbox: dict[UUID, OutboxRecord] = field(default_factory=dict)
+    """The outbox rows `_publish` added in this transaction, by event id."""
+
+
+class _Repeated(Exception):
+    """An effect already in the outbox was decided again; run carefully."""
 
 
 class Scheduler:
@@ -233,10 +243,19 @@ class Scheduler:
         whether it was new. Each collection is read and written once for all."""
         # A malformed event is refused before anything.
         payloads = [parse_payload(envelope) for envelope in envelopes]
+        try:
+            return self._follow_ledger_many(envelopes, payloads, careful=False)
+        except (_Repeated, sa.exc.IntegrityError):
+            # An effect decided twice, or another worker's rows: look each up.
+            return self._follow_ledger_many(envelopes, payloads, careful=True)
+
+    def _follow_ledger_many(
+        self, envelopes: Sequence[Envelope], payloads: list[Payload], *, careful: bool
+    ) -> list[bool]:
         now = utc(self.clock.now())
         with self._transaction() as session:
             fresh = _first_times(session, envelopes, LEDGER_EVENTS, now)
-            work = _Work(session, now)
+            work = _Work(session, now, careful=careful)
             work.read = _read_collections(
                 session,
                 {
@@ -332,28 +351,37 @@ class Scheduler:
         fired = 0
         while fired < limit:
             size = min(chunk, limit - fired)
-            with self._transaction() as session:
-                rows = self._claim(session, now, size)
-                work = _Work(session, now)
-                for row in rows:
-                    creditor = self._creditor(work, row.creditor_id)
-                    if creditor is None:
-                        # The policy was withdrawn: nothing is sent until a new one
-                        # comes, which sets every timer of the creditor again.
-                        row.next_moment = None
-                        session.add(row)
-                        continue
-                    loaded = self._adopt(work, creditor, row)
-                    self._publish(
-                        work, creditor, loaded, loaded.collection.advance(now)
-                    )
-                self._save(work)
+            try:
+                rows = self._fire_chunk(now, size, careful=False)
+            except (_Repeated, sa.exc.IntegrityError):
+                # An effect decided twice, or another worker's rows: look each up.
+                rows = self._fire_chunk(now, size, careful=True)
             fired += len(rows)
             if len(rows) < size:
                 break
         if fired:
             logger.info("timers fired", extra={"fired": fired})
         return fired
+
+    def _fire_chunk(
+        self, now: datetime, size: int, *, careful: bool
+    ) -> list[CollectionRow]:
+        """Claim up to `size` due collections and fire them, in one transaction."""
+        with self._transaction() as session:
+            rows = self._claim(session, now, size)
+            work = _Work(session, now, careful=careful)
+            for row in rows:
+                creditor = self._creditor(work, row.creditor_id)
+                if creditor is None:
+                    # The policy was withdrawn: nothing is sent until a new one
+                    # comes, which sets every timer of the creditor again.
+                    row.next_moment = None
+                    session.add(row)
+                    continue
+                loaded = self._adopt(work, creditor, row)
+                self._publish(work, creditor, loaded, loaded.collection.advance(now))
+            self._save(work)
+        return rows
 
     @staticmethod
     def _claim(session: Session, now: datetime, size: int) -> list[CollectionRow]:
@@ -747,11 +775,14 @@ class Scheduler:
             # Locked, so a timer firing elsewhere waits for this fact (PostgreSQL).
             row = work.session.get(CollectionRow, key, with_for_update=True)
         if row is None:
+            # Every field given: pydantic inspects the signature of each
+            # default factory it calls, a tenth of a millisecond for `list`.
             row = CollectionRow(
                 creditor_id=creditor.id,
                 debtor_id=debtor,
                 state={},
                 contacts=[],
+                history=[],
                 updated_at=work.now,
             )
         return self._adopt(work, creditor, row)
@@ -772,14 +803,19 @@ class Scheduler:
         for effect in effects:
             outgoing = describe(loaded.collection, party, effect, loaded.contacts)
             event_id = outgoing.envelope.id
-            if event_id in work.enqueued or _in_outbox(work.session, event_id):
+            if (
+                event_id in work.enqueued
+                or event_id in work.outbox
+                or (work.careful and _in_outbox(work.session, event_id))
+            ):
                 logger.warning(
                     "effect already enqueued",
                     extra={"event_id": str(event_id), "type": outgoing.envelope.type},
                 )
                 continue
-            enqueue(work.session, OutboxMessage, outgoing.envelope, outgoing.topic)
-            work.enqueued.add(event_id)
+            work.outbox[event_id] = enqueue(
+                work.session, OutboxMessage, outgoing.envelope, outgoing.topic
+            )
             if outgoing.contact is not None:
                 loaded.contacts.append(outgoing.contact)
             if (line := history_line(effect)) is not None:
@@ -787,6 +823,8 @@ class Scheduler:
 
     @staticmethod
     def _save(work: _Work) -> None:
+        if not work.careful and work.outbox:
+            _check_not_enqueued(work.session, work.outbox)
         for loaded in work.loaded.values():
             row, collection = loaded.row, loaded.collection
             moment = collection.next_moment(work.now)
@@ -925,6 +963,28 @@ def _first_time(
     # here, then fails, instead of applying it too.
     session.flush()
     return True
+
+
+def _check_not_enqueued(session: Session, ours: dict[UUID, OutboxRecord]) -> None:
+    """Raise `_Repeated` if an id of `ours` was in the outbox before this
+    transaction. A row of ours already flushed is found too, but it could not
+    have been flushed beside an older row of its id (the id is unique)."""
+    dialect = session.get_bind().dialect.name
+    ids = sorted(ours, key=str)
+    with session.no_autoflush:
+        for start in range(0, len(ids), _READ_CHUNK):
+            found = session.exec(
+                select(OutboxMessage.event_id).where(
+                    among(
+                        col(OutboxMessage.event_id),
+                        ids[start : start + _READ_CHUNK],
+                        dialect,
+                    )
+                )
+            ).all()
+            for event_id in found:
+                if not sa.inspect(ours[event_id]).persistent:
+                    raise _Repeated(str(event_id))
 
 
 def _in_outbox(session: Session, event_id: UUID) -> bool:

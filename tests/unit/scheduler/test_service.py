@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
+from sqlmodel import Session
 
+from services.scheduler.adapters.tables import CollectionRow
 from services.scheduler.service import Scheduler
 from services.scheduler.service.scheduler import utc
 from shared.clock import VirtualClock
@@ -341,3 +343,28 @@ def test_a_poll_of_events_is_applied_in_order_and_its_repeats_are_recognised(
     assert again == [False, False]
     reminders = [(c["case_id"], c["amount_due"]) for c in contacts(engine)]
     assert ("d1#1", "1200.00") in reminders and ("d2#1", "80.00") in reminders
+
+
+def test_a_contact_decided_again_is_not_enqueued_twice_and_its_timer_moves_on(
+    scheduler: Scheduler, clock: VirtualClock, engine: Engine
+) -> None:
+    known_debtor_with_invoice(scheduler, clock)
+    scheduler.fire_due(at("2026-01-16", "09:00"))
+    before = collection_row(engine)
+    assert before is not None
+    scheduler.fire_due(REMINDER_SLOT)
+    with Session(engine) as session:  # as if the reminder's state were lost
+        row = session.get(CollectionRow, ("acme", "d1"))
+        assert row is not None
+        row.state, row.contacts = before.state, before.contacts
+        row.next_moment = before.next_moment
+        session.add(row)
+        session.commit()
+
+    fired = scheduler.fire_due(REMINDER_SLOT)
+
+    after = collection_row(engine)
+    assert fired == 1
+    assert [c["template"] for c in contacts(engine)] == ["pre_due", "reminder"]
+    assert after is not None and after.next_moment is not None
+    assert utc(after.next_moment) > utc(REMINDER_SLOT)
