@@ -562,7 +562,7 @@ def test_the_list_of_cases_reads_every_chunk(
     read = [row.debtor_id for row, _ in scheduler._collections("acme", chunk=2)]
 
     assert read == ["d1", "d2", "d3", "d4", "d5"]
-    assert len(scheduler.cases("acme")) == 5
+    assert len(scheduler.cases("acme").cases) == 5
 
 
 def test_the_timeline_shows_invoices_payments_contacts_and_commitments(
@@ -668,7 +668,7 @@ def test_the_forecast_changes_nothing(
     get(client, "/v1/forecast?days=60")
 
     assert outbox(engine) == before
-    assert scheduler.cases("acme")[0].next_stage == "second"
+    assert scheduler.cases("acme").cases[0].next_stage == "second"
 
 
 def test_a_forecast_of_no_days_is_a_422_naming_days(client: TestClient) -> None:
