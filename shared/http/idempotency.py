@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import CursorResult, Engine
+from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
@@ -133,11 +133,13 @@ def claim(
         body=b"",
         created_at=at,
     )
-    result = session.execute(
-        taken.on_conflict_do_nothing(index_elements=["creditor", "key"])
-    )
-    assert isinstance(result, CursorResult)
-    if result.rowcount == 1:
+    # RETURNING says whether the row went in; rowcount is not told on every driver.
+    took = session.execute(
+        taken.on_conflict_do_nothing(index_elements=["creditor", "key"]).returning(
+            sa.literal_column("1")
+        )
+    ).first()
+    if took is not None:
         return None
     record = session.exec(
         select(table)
