@@ -553,19 +553,27 @@ def test_escalation_hands_the_case_file_to_the_agency(
 def test_the_case_file_gives_each_dispute_its_reason_and_its_id(
     client: TestClient, scheduler: Scheduler, clock: VirtualClock, engine: Engine
 ) -> None:
+    scheduler.follow_ledger(invoice_issued(clock.now(), number="INV-2"))
     overdue(scheduler, clock)
-    opened = post(client, "/v1/cases/d1/disputes", DISPUTE).json()
-    post(client, "/v1/cases/d1/disputes/INV-1/resolution", {"resolution": "rejected"})
-    post(client, "/v1/cases/d1/disputes", DISPUTE | {"reason": "wrong price"})
+    price = post(
+        client, "/v1/cases/d1/disputes", {"invoice": "INV-2", "reason": "price"}
+    )
+    post(client, "/v1/cases/d1/disputes/INV-2/resolution", {"resolution": "rejected"})
+    again = post(
+        client, "/v1/cases/d1/disputes", {"invoice": "INV-2", "reason": "late"}
+    )
+    damaged = post(client, "/v1/cases/d1/disputes", DISPUTE)
 
     post(client, "/v1/cases/d1/escalate", {})
 
     [escalated] = [e.data for e in outbox(engine) if e.type == "case.escalated"]
     disputes = escalated["case_file"]["disputes"]
     assert [(d["dispute_id"], d["reason"]) for d in disputes] == [
-        (opened["id"], "goods damaged"),
-        ("d1/dispute-INV-1-2", "wrong price"),
+        (price.json()["id"], "price"),
+        (again.json()["id"], "late"),
+        (damaged.json()["id"], "goods damaged"),
     ]
+    assert damaged.json()["id"] == "d1/dispute-INV-1-1"
 
 
 def test_escalation_without_an_open_case_is_a_409(client: TestClient) -> None:
