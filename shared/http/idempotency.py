@@ -3,6 +3,10 @@
 The first response to a key is stored with a fingerprint of the request. A
 replay with the same fingerprint gets that response back and changes nothing;
 the same key with another request is a conflict (409).
+
+`IdempotencyStore` stores the response after the command's own transaction.
+`claim` and `answer` do it inside that transaction instead, so two requests
+with one key at the same instant cannot both record.
 """
 
 import hashlib
@@ -13,8 +17,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 IDEMPOTENCY_TABLE = "idempotency_keys"
 HEADER = "Idempotency-Key"
@@ -101,6 +106,71 @@ class IdempotencyStore:
             assert first is not None
             return first
         return response
+
+
+def claim(
+    session: Session,
+    table: type[IdempotencyRecord],
+    creditor: str,
+    key: str,
+    print_: str,
+    at: datetime,
+) -> StoredResponse | None:
+    """Take the key in the caller's transaction, or give the answer it had.
+
+    While another transaction holds the key, this one waits for it to end:
+    PostgreSQL holds back an insert of the same primary key, SQLite lets one
+    writer in at a time. The key's row is therefore never seen unanswered; a
+    rolled-back holder leaves the key free. Raises if the key came with
+    another request.
+    """
+    insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
+    taken = insert(table).values(
+        creditor=creditor,
+        key=key,
+        fingerprint=print_,
+        status_code=0,  # `answer` writes the response before the commit
+        body=b"",
+        created_at=at,
+    )
+    # RETURNING says whether the row went in; rowcount is not told on every driver.
+    took = session.execute(
+        taken.on_conflict_do_nothing(index_elements=["creditor", "key"]).returning(
+            sa.literal_column("1")
+        )
+    ).first()
+    if took is not None:
+        return None
+    record = session.exec(
+        select(table)
+        .where(table.creditor == creditor, table.key == key)
+        .execution_options(populate_existing=True)
+    ).one()
+    if record.fingerprint != print_:
+        raise KeyReusedForAnotherRequest()
+    return StoredResponse(record.status_code, json.loads(record.body))
+
+
+def answer(
+    session: Session,
+    table: type[IdempotencyRecord],
+    creditor: str,
+    key: str,
+    response: StoredResponse,
+) -> None:
+    """Keep the response to a key `claim` took, in the same transaction."""
+    session.execute(
+        sa.update(table)
+        .where(col(table.creditor) == creditor, col(table.key) == key)
+        .values(
+            status_code=response.status_code,
+            body=json.dumps(response.body, default=str).encode(),
+        )
+    )
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
 
 
 def create_idempotency_table() -> None:

@@ -2,7 +2,9 @@
 
 Nested things (a creditor's profile and policy, a debtor's details, a
 collection's state) are kept as JSON: the scheduler reads them whole and
-never queries inside them. `collections.next_moment` is the durable timer.
+never queries inside them. What it does query is a column of its own:
+`collections.next_moment` is the durable timer, `case_state` and `case_stage`
+list the cases, `api_keys` finds a creditor by its key.
 """
 
 from datetime import datetime
@@ -58,6 +60,17 @@ class CreditorRow(SchedulerTable, table=True):
     updated_at: datetime = Field(sa_type=MOMENT)
 
 
+class ApiKeyRow(SchedulerTable, table=True):
+    """The hash of one key a creditor's `creditor.updated` lists (SPEC §2)."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (sa.Index("ix_api_keys_creditor", "creditor_id"),)
+
+    hash: str = Field(primary_key=True, max_length=100)
+    """`sha256:<hex>`, as `shared.http.keys.hash_key` writes it."""
+    creditor_id: str = Field(max_length=100)
+
+
 class CollectionRow(SchedulerTable, table=True):
     """One debtor of one creditor: its details, its engine state, its timer."""
 
@@ -65,6 +78,9 @@ class CollectionRow(SchedulerTable, table=True):
     __table_args__ = (
         # fire_due's claim: the earliest due timers first.
         sa.Index("ix_collections_next_moment", "next_moment"),
+        # GET /v1/cases?state= and ?stage=, a page at a time in debtor order.
+        sa.Index("ix_collections_case_state", "creditor_id", "case_state", "debtor_id"),
+        sa.Index("ix_collections_case_stage", "creditor_id", "case_stage", "debtor_id"),
     )
 
     creditor_id: str = Field(primary_key=True, max_length=100)
@@ -81,6 +97,10 @@ class CollectionRow(SchedulerTable, table=True):
     escalations) with their outcomes. The timeline reads it."""
     next_moment: datetime | None = Field(default=None, sa_type=MOMENT)
     """When the engine said something falls due next; none when nothing will."""
+    case_state: str | None = Field(default=None, max_length=20)
+    """The latest case's state, written with `state`; none before the first case."""
+    case_stage: str | None = Field(default=None, max_length=100)
+    """The ladder stage the latest case sends next; none when it sends no more."""
     version: int = 0
     updated_at: datetime = Field(sa_type=MOMENT)
 

@@ -371,9 +371,7 @@ class Collection:
 
     # -- what collectors record ------------------------------------------------
 
-    def dispute_opened(
-        self, number: str, *, at: datetime, reason: str = ""
-    ) -> list[Effect]:
+    def dispute_opened(self, number: str, *, at: datetime, reason: str) -> list[Effect]:
         """The invoice stops being chaseable; with `acknowledge`, tell the debtor."""
         invoice = self.account.invoices.get(number)
         if invoice is None:

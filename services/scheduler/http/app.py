@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from services.scheduler.adapters.tables import IdempotencyKeyRow, OutboxMessage
+from services.scheduler.adapters.tables import OutboxMessage
 from services.scheduler.app import DESCRIPTION, create_app
 from services.scheduler.http.routes import scheduler_router
 from services.scheduler.service import Scheduler
@@ -16,7 +16,7 @@ from shared.clock import Clock, SystemClock
 from shared.db.engine import make_engine
 from shared.http.auth import require_keys
 from shared.http.errors import install_error_handlers
-from shared.http.idempotency import IdempotencyStore, KeyReusedForAnotherRequest
+from shared.http.idempotency import KeyReusedForAnotherRequest
 from shared.messaging.broker import project_version
 from shared.messaging.http import http_app
 from shared.outbox import relay_on_commit
@@ -64,8 +64,4 @@ def install_api(app: FastAPI, scheduler: Scheduler) -> None:
     """Mount the collector's `/v1` routes on `app`, keys required, errors as bodies."""
     install_error_handlers(app, SchedulerError, KeyReusedForAnotherRequest)
     require_keys(app, scheduler.authenticate, prefix="/v1/")
-    app.include_router(
-        scheduler_router(
-            scheduler, IdempotencyStore(scheduler.engine, IdempotencyKeyRow)
-        )
-    )
+    app.include_router(scheduler_router(scheduler))

@@ -2,13 +2,15 @@
 
 Every route acts for the creditor whose key the request carries; another
 creditor's debtor is a 404, never a 403. A POST with an `Idempotency-Key`
-records once: the same key and body again answer the first response.
+records once: the same key and body again answer the first response, even
+when both arrive at the same instant.
 """
 
 from collections.abc import Callable
 from typing import Any, Literal
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -21,16 +23,11 @@ from services.scheduler.http.requests import (
     PlanRequest,
     PromiseRequest,
 )
-from services.scheduler.service import Scheduler
+from services.scheduler.service import AnsweredBefore, Once, Scheduler
 from services.scheduler.service.views import CaseSummary, Forecast, Recorded, Timeline
 from shared.http.auth import creditor_of_key
 from shared.http.errors import ERROR_RESPONSES
-from shared.http.idempotency import (
-    HEADER,
-    IdempotencyStore,
-    StoredResponse,
-    fingerprint,
-)
+from shared.http.idempotency import HEADER, StoredResponse, fingerprint
 
 REPLAYED = "Idempotent-Replayed"
 
@@ -39,13 +36,17 @@ KeyHeader = Header(
     alias=HEADER,
     max_length=200,
     description="Any unique string, e.g. a uuid. The same key with the same body "
-    "again answers the first response and records nothing new; with another "
-    "body it is a 409.",
+    "again answers the first response and records nothing new, even at the same "
+    "instant; with another body it is a 409.",
 )
 
 DebtorPath = Path(max_length=200, description="The debtor's id, as in the ledger.")
 
 State = Literal["open", "paused", "escalated", "resolved"]
+
+PAGE = 100
+"""Cases per page unless `limit` says otherwise."""
+MAX_PAGE = 500
 
 
 def _posted(*errors: int) -> dict[int | str, dict[str, Any]]:
@@ -70,35 +71,35 @@ def _read(*errors: int) -> dict[int | str, dict[str, Any]]:
     return {status: ERROR_RESPONSES[status] for status in (401, *errors)}
 
 
-def scheduler_router(scheduler: Scheduler, idempotency: IdempotencyStore) -> APIRouter:
+def scheduler_router(scheduler: Scheduler) -> APIRouter:
     """The collector's `/v1` routes, for the creditor of the request's key."""
     router = APIRouter(prefix="/v1")
     creditor = creditor_of_key(scheduler.authenticate)
 
     def once(
         request: Request,
-        creditor_id: str,
         body: BaseModel,
         key: str | None,
-        record: Callable[[], Recorded],
+        record: Callable[[Once | None], Recorded],
     ) -> JSONResponse:
-        """Record, or answer a replayed key from the store."""
-        print_ = fingerprint(
-            request.method, request.url.path, body.model_dump_json().encode()
-        )
+        """Record, or answer with the first response to the key.
+
+        The scheduler takes the key in the command's own transaction: a second
+        request with it waits for the first to commit, then gets its answer.
+        """
+        once_ = None
         if key is not None:
-            stored = idempotency.replay(creditor_id, key, print_)
-            if stored is not None:
-                return _respond(stored, replayed=True)
-        # TODO(#4): two requests with one key at the same instant may both
-        # record before either stores its answer; the key's row should be
-        # written in the command's own transaction.
-        response = StoredResponse(201, record().model_dump(mode="json"))
-        if key is not None:
-            response = idempotency.remember(
-                creditor_id, key, print_, response, scheduler.clock.now()
+            print_ = fingerprint(
+                request.method, request.url.path, body.model_dump_json().encode()
             )
-        return _respond(response, replayed=False)
+            once_ = Once(key, print_)
+        try:
+            recorded = record(once_)
+        except AnsweredBefore as first:
+            return _respond(first.response, replayed=True)
+        return _respond(
+            StoredResponse(201, recorded.model_dump(mode="json")), replayed=False
+        )
 
     @router.post(
         "/cases/{debtor:path}/promises",
@@ -118,16 +119,16 @@ def scheduler_router(scheduler: Scheduler, idempotency: IdempotencyStore) -> API
         the next slot, the promise is checked after its date. Needs an open case."""
         return once(
             request,
-            creditor_id,
             body,
             key,
-            lambda: scheduler.record_promise(
+            lambda once_: scheduler.record_promise(
                 creditor_id,
                 debtor,
                 amount=body.amount,
                 promised_on=body.promised_on,
                 currency=body.currency,
                 note=body.note,
+                once=once_,
             ),
         )
 
@@ -149,14 +150,14 @@ def scheduler_router(scheduler: Scheduler, idempotency: IdempotencyStore) -> API
         Needs an open case."""
         return once(
             request,
-            creditor_id,
             body,
             key,
-            lambda: scheduler.agree_plan(
+            lambda once_: scheduler.agree_plan(
                 creditor_id,
                 debtor,
                 installments=[(i.due_on, i.amount) for i in body.installments],
                 currency=body.currency,
+                once=once_,
             ),
         )
 
@@ -180,15 +181,15 @@ def scheduler_router(scheduler: Scheduler, idempotency: IdempotencyStore) -> API
         keeps it out until the ledger's credit note."""
         return once(
             request,
-            creditor_id,
             body,
             key,
-            lambda: scheduler.resolve_dispute(
+            lambda once_: scheduler.resolve_dispute(
                 creditor_id,
                 debtor,
                 invoice,
                 resolution=body.resolution,
                 note=body.note,
+                once=once_,
             ),
         )
 
@@ -210,11 +211,14 @@ def scheduler_router(scheduler: Scheduler, idempotency: IdempotencyStore) -> API
         and the debtor gets an acknowledgement if the policy says so."""
         return once(
             request,
-            creditor_id,
             body,
             key,
-            lambda: scheduler.open_dispute(
-                creditor_id, debtor, invoice=body.invoice, reason=body.reason
+            lambda once_: scheduler.open_dispute(
+                creditor_id,
+                debtor,
+                invoice=body.invoice,
+                reason=body.reason,
+                once=once_,
             ),
         )
 
@@ -235,11 +239,10 @@ def scheduler_router(scheduler: Scheduler, idempotency: IdempotencyStore) -> API
         """Add a note to the debtor's current (or last) case."""
         return once(
             request,
-            creditor_id,
             body,
             key,
-            lambda: scheduler.add_note(
-                creditor_id, debtor, author=body.author, text=body.text
+            lambda once_: scheduler.add_note(
+                creditor_id, debtor, author=body.author, text=body.text, once=once_
             ),
         )
 
@@ -260,11 +263,10 @@ def scheduler_router(scheduler: Scheduler, idempotency: IdempotencyStore) -> API
         """Hold the open case's ladder until a later local date."""
         return once(
             request,
-            creditor_id,
             body,
             key,
-            lambda: scheduler.pause(
-                creditor_id, debtor, until=body.until, note=body.note
+            lambda once_: scheduler.pause(
+                creditor_id, debtor, until=body.until, note=body.note, once=once_
             ),
         )
 
@@ -286,22 +288,63 @@ def scheduler_router(scheduler: Scheduler, idempotency: IdempotencyStore) -> API
         and automated contacts stop."""
         return once(
             request,
-            creditor_id,
             body,
             key,
-            lambda: scheduler.escalate(creditor_id, debtor, reason=body.reason),
+            lambda once_: scheduler.escalate(
+                creditor_id, debtor, reason=body.reason, once=once_
+            ),
         )
 
-    @router.get("/cases", tags=["cases"], responses=_read(422))
+    @router.get(
+        "/cases",
+        tags=["cases"],
+        responses={
+            200: {
+                "description": "A page of cases; `Link` names the next one.",
+                "headers": {
+                    "Link": {
+                        "description": '`<...?after=...>; rel="next"` while '
+                        "another page follows.",
+                        "schema": {"type": "string"},
+                    }
+                },
+            },
+            **_read(422),
+        },
+    )
     def cases(
+        request: Request,
+        response: Response,
         state: State | None = Query(None, description="Only cases in this state."),
         stage: str | None = Query(
             None, max_length=100, description="Only cases whose next stage this is."
         ),
+        after: str | None = Query(
+            None,
+            min_length=1,
+            max_length=200,
+            description="Start after this debtor id: the last one of the page before.",
+        ),
+        limit: int = Query(
+            PAGE, ge=1, le=MAX_PAGE, description="At most this many cases."
+        ),
         creditor_id: str = Depends(creditor),
     ) -> list[CaseSummary]:
-        """Each debtor's latest case, by debtor id."""
-        return scheduler.cases(creditor_id, state=state, stage=stage)
+        """Each debtor's latest case, by debtor id, a page at a time."""
+        page = scheduler.cases(
+            creditor_id, state=state, stage=stage, after=after, limit=limit
+        )
+        if page.next_after is not None:
+            query = {
+                name: value
+                for name, value in request.query_params.items()
+                if name != "after"
+            }
+            query["after"] = page.next_after
+            response.headers["Link"] = (
+                f'<{request.url.path}?{urlencode(query)}>; rel="next"'
+            )
+        return page.cases
 
     @router.get("/cases/{debtor:path}", tags=["cases"], responses=_read(404))
     def case(

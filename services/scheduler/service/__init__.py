@@ -1,5 +1,5 @@
 """The scheduler's application layer: what the Kafka consumers and timers call."""
 
-from services.scheduler.service.scheduler import Scheduler
+from services.scheduler.service.scheduler import AnsweredBefore, Once, Scheduler
 
-__all__ = ["Scheduler"]
+__all__ = ["AnsweredBefore", "Once", "Scheduler"]

@@ -5,6 +5,7 @@ collection's state holds at the moment of the effect: balances do not change
 while `advance` runs, so the state after it still describes each effect.
 """
 
+from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -20,6 +21,7 @@ from services.scheduler.domain.collection import (
     ContactDue,
     ContactFailed,
     DemandedItem,
+    Dispute,
     Effect,
     PlanEnded,
     PromiseChecked,
@@ -269,7 +271,8 @@ def _escalated(
     case = next(c for c in collection.cases if c.id == effect.case_id)
     currency, balance, _ = _overdue(collection, effect.at)
     details = dict(party.debtor or {})
-    # TODO(#4): a debtor the ledger never described has no name; its id stands in.
+    # The ledger describes a debtor before its first invoice, on the same key;
+    # should that event be lost, the agency still gets the id it knows.
     details.setdefault("name", collection.debtor)
     invoices = [
         cases.CaseInvoice(
@@ -333,14 +336,13 @@ def _escalated(
             ],
             disputes=[
                 cases.CaseDispute(
-                    dispute_id=f"{collection.debtor}/dispute-{d.number}",
+                    dispute_id=dispute_id,
                     invoice=d.invoice,
-                    # TODO(#4): a dispute recorded without a reason says so.
-                    reason=d.reason or "(no reason recorded)",
+                    reason=d.reason,
                     opened_at=d.opened_at,
                     resolution=d.resolution,
                 )
-                for d in collection.dispute_log
+                for dispute_id, d in _disputes(collection)
                 if d.opened_at >= case.opened_at
             ],
             notes=[
@@ -349,6 +351,19 @@ def _escalated(
             ],
         ),
     )
+
+
+def _disputes(collection: Collection) -> list[tuple[str, Dispute]]:
+    """Each dispute with the id `dispute.opened` gave it: the invoice's n-th."""
+    counted: Counter[str] = Counter()
+    found = []
+    for dispute in collection.dispute_log:
+        counted[dispute.invoice] += 1
+        number = counted[dispute.invoice]
+        found.append(
+            (f"{collection.debtor}/dispute-{dispute.invoice}-{number}", dispute)
+        )
+    return found
 
 
 # A case file speaks of promises kept or broken and plans completed or broken.

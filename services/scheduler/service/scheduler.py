@@ -21,9 +21,11 @@ from sqlmodel import Session, col, select
 
 from services.scheduler.adapters import documents
 from services.scheduler.adapters.tables import (
+    ApiKeyRow,
     CollectionRow,
     CreditorRow,
     HeldEvent,
+    IdempotencyKeyRow,
     OutboxMessage,
     ProcessedMessage,
 )
@@ -55,7 +57,8 @@ from shared.events import collections as cases
 from shared.events import ledger as facts
 from shared.events import notifier as outcomes
 from shared.events.creditors import CreditorUpdated
-from shared.http.keys import verify_key
+from shared.http.idempotency import StoredResponse, answer, claim
+from shared.http.keys import hash_key, verify_key
 from shared.outbox import OutboxRecord, enqueue
 from shared.policy import Policy, policy_from_mapping
 from shared.topics import (
@@ -76,6 +79,9 @@ CHUNK = 100
 
 RETRY_LATER = timedelta(minutes=1)
 """How far a timer the engine left in the past is pushed, so it cannot spin."""
+
+CREATED = 201
+"""What the collector API answers a recorded command with, and stores for its key."""
 
 
 def utc(moment: datetime) -> datetime:
@@ -100,6 +106,23 @@ class _Loaded:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class Once:
+    """A command's `Idempotency-Key`, and the fingerprint of its request."""
+
+    key: str
+    fingerprint: str
+
+
+class AnsweredBefore(Exception):
+    """The command's key was answered before: nothing is recorded again, and that
+    first answer stands."""
+
+    def __init__(self, response: StoredResponse) -> None:
+        super().__init__("this Idempotency-Key was answered before")
+        self.response = response
+
+
 @dataclass
 class _Work:
     """One transaction's collections, each loaded once and saved once."""
@@ -118,6 +141,8 @@ class _Work:
     and run again carefully on a repeat (`_Repeated`)."""
     outbox: dict[UUID, OutboxRecord] = field(default_factory=dict)
     """The outbox rows `_publish` added in this transaction, by event id."""
+    recorded: views.Recorded | None = None
+    """What a collector's command answers, once `_done` has said it."""
 
 
 class _Repeated(Exception):
@@ -152,6 +177,7 @@ class Scheduler:
             row.profile, row.policy, row.updated_at = data, policy, now
             session.add(row)
             session.flush()
+            _keep_key_hashes(session, envelope.creditor, payload.api_key_hashes)
             if changed:
                 # A new policy or timezone moves every timer: each collection is
                 # worked out again by the next fire_due, with the new rules.
@@ -299,8 +325,8 @@ class Scheduler:
 
         effects: list[Effect] = []
         if isinstance(payload, facts.DebtorUpserted):
+            collection.reach = _reach(payload, loaded.row.debtor, collection.reach)
             loaded.row.debtor = payload.to_data()
-            collection.reach = _reach(payload)
             collection.calendar = _calendar(creditor, loaded.row.debtor)
         elif isinstance(payload, facts.InvoiceIssued):
             effects = collection.invoice_issued(
@@ -398,16 +424,16 @@ class Scheduler:
     # -- the collector API (SPEC §4) ---------------------------------------
 
     def authenticate(self, api_key: str) -> str | None:
-        """The creditor whose published key hashes hold this key's, or None."""
+        """The creditor whose latest `creditor.updated` lists this key's hash, or None.
+
+        The hash is looked up, then compared in constant time as the ledger
+        does: the key has the entropy, its hash reveals nothing of it.
+        """
         with Session(self.engine) as session:
-            rows = session.exec(select(CreditorRow.id, CreditorRow.profile)).all()
-        # TODO(#4): a table of key hashes, so a key is found without reading
-        # every creditor; there are few creditors per installation for now.
-        for creditor_id, profile in rows:
-            hashes = profile.get("api_key_hashes") or []
-            if any(verify_key(api_key, stored) for stored in hashes):
-                return creditor_id
-        return None
+            row = session.get(ApiKeyRow, hash_key(api_key))
+        if row is None or not verify_key(api_key, row.hash):
+            return None
+        return row.creditor_id
 
     def record_promise(
         self,
@@ -418,9 +444,10 @@ class Scheduler:
         promised_on: date,
         currency: str | None = None,
         note: str | None = None,
+        once: Once | None = None,
     ) -> views.Recorded:
         """A promise pauses the ladder of an open case and replaces its commitment."""
-        with self._command(creditor_id, debtor) as (work, creditor, loaded):
+        with self._command(creditor_id, debtor, once) as (work, creditor, loaded):
             collection = loaded.collection
             replaces = _commitment(collection.case)
             effects = collection.promise_recorded(amount, promised_on, at=work.now)
@@ -451,9 +478,10 @@ class Scheduler:
         *,
         installments: list[tuple[date, Decimal]],
         currency: str | None = None,
+        once: Once | None = None,
     ) -> views.Recorded:
         """A plan pauses the ladder of an open case and replaces its commitment."""
-        with self._command(creditor_id, debtor) as (work, creditor, loaded):
+        with self._command(creditor_id, debtor, once) as (work, creditor, loaded):
             collection = loaded.collection
             replaces = _commitment(collection.case)
             effects = collection.plan_agreed(
@@ -482,15 +510,21 @@ class Scheduler:
             return self._done(work, creditor, loaded, effects, "plan", plan_id)
 
     def open_dispute(
-        self, creditor_id: str, debtor: str, *, invoice: str, reason: str
+        self,
+        creditor_id: str,
+        debtor: str,
+        *,
+        invoice: str,
+        reason: str,
+        once: Once | None = None,
     ) -> views.Recorded:
         """A disputed invoice is not chased while its dispute is open; needs no case."""
-        with self._command(creditor_id, debtor) as (work, creditor, loaded):
+        with self._command(creditor_id, debtor, once) as (work, creditor, loaded):
             collection = loaded.collection
             known = collection.account.invoices.get(invoice)
             if known is not None and known.disputed:
                 raise AlreadyDisputed()
-            effects = collection.dispute_opened(invoice, at=work.now)
+            effects = collection.dispute_opened(invoice, at=work.now, reason=reason)
             dispute_id = _dispute_id(collection, invoice)
             case_id = collection.case.id if collection.case is not None else None
             event = cases.DisputeOpened(
@@ -509,9 +543,10 @@ class Scheduler:
         *,
         resolution: Literal["upheld", "rejected"],
         note: str | None = None,
+        once: Once | None = None,
     ) -> views.Recorded:
         """Rejected: the invoice is chased again. Upheld: a credit note will follow."""
-        with self._command(creditor_id, debtor) as (work, creditor, loaded):
+        with self._command(creditor_id, debtor, once) as (work, creditor, loaded):
             collection = loaded.collection
             known = collection.account.invoices.get(invoice)
             if known is None:
@@ -542,18 +577,30 @@ class Scheduler:
             )
 
     def add_note(
-        self, creditor_id: str, debtor: str, *, author: str, text: str
+        self,
+        creditor_id: str,
+        debtor: str,
+        *,
+        author: str,
+        text: str,
+        once: Once | None = None,
     ) -> views.Recorded:
         """A note goes with the current case, or the last one; none before a case."""
-        with self._command(creditor_id, debtor) as (work, creditor, loaded):
+        with self._command(creditor_id, debtor, once) as (work, creditor, loaded):
             effects = loaded.collection.noted(author, text, at=work.now)
             return self._done(work, creditor, loaded, effects, "note", None)
 
     def pause(
-        self, creditor_id: str, debtor: str, *, until: date, note: str | None = None
+        self,
+        creditor_id: str,
+        debtor: str,
+        *,
+        until: date,
+        note: str | None = None,
+        once: Once | None = None,
     ) -> views.Recorded:
         """The ladder of an open case holds until the start of local date `until`."""
-        with self._command(creditor_id, debtor) as (work, creditor, loaded):
+        with self._command(creditor_id, debtor, once) as (work, creditor, loaded):
             collection = loaded.collection
             if until <= collection.calendar.local_date(work.now):
                 raise Invalid("must be a later date than today", field="until")
@@ -572,10 +619,15 @@ class Scheduler:
             return self._done(work, creditor, loaded, effects, "pause", pause_id)
 
     def escalate(
-        self, creditor_id: str, debtor: str, *, reason: str | None = None
+        self,
+        creditor_id: str,
+        debtor: str,
+        *,
+        reason: str | None = None,
+        once: Once | None = None,
     ) -> views.Recorded:
         """The open case goes to the agency now: `case.escalated` with its file."""
-        with self._command(creditor_id, debtor) as (work, creditor, loaded):
+        with self._command(creditor_id, debtor, once) as (work, creditor, loaded):
             collection = loaded.collection
             case = collection.case
             effects = collection.escalated(at=work.now)
@@ -587,11 +639,28 @@ class Scheduler:
 
     @contextmanager
     def _command(
-        self, creditor_id: str, debtor: str
+        self, creditor_id: str, debtor: str, once: Once | None = None
     ) -> Iterator[tuple[_Work, _Creditor, _Loaded]]:
-        """One transaction on a debtor of the creditor; engine refusals become 4xx."""
+        """One transaction on a debtor of the creditor; engine refusals become 4xx.
+
+        With `once`, the key is taken first, in this transaction, and the answer
+        kept with it before the commit: a request with a key answered before,
+        or being answered at this instant, records nothing and raises
+        `AnsweredBefore` with that answer. A refused command keeps no key.
+        """
         now = utc(self.clock.now())
         with self._transaction() as session:
+            if once is not None:
+                first = claim(
+                    session,
+                    IdempotencyKeyRow,
+                    creditor_id,
+                    once.key,
+                    once.fingerprint,
+                    now,
+                )
+                if first is not None:
+                    raise AnsweredBefore(first)
             work = _Work(session, now)
             creditor = self._creditor(work, creditor_id)
             row = (
@@ -610,6 +679,16 @@ class Scheduler:
             except domain.UnknownInvoice:
                 raise UnknownInvoice() from None
             self._save(work)
+            if once is not None:
+                assert work.recorded is not None, "every command ends with _done"
+                body = work.recorded.model_dump(mode="json")
+                answer(
+                    session,
+                    IdempotencyKeyRow,
+                    creditor_id,
+                    once.key,
+                    StoredResponse(CREATED, body),
+                )
 
     def _done(
         self,
@@ -634,7 +713,7 @@ class Scheduler:
                 "id": id_,
             },
         )
-        return views.Recorded(
+        work.recorded = views.Recorded(
             recorded=kind,
             id=id_,
             debtor=collection.debtor,
@@ -642,6 +721,7 @@ class Scheduler:
             state=latest.state.value if latest is not None else None,
             next_moment=utc(moment) if moment is not None else None,
         )
+        return work.recorded
 
     @staticmethod
     def _record(work: _Work, loaded: _Loaded, payload: Payload, name: str) -> None:
@@ -679,21 +759,44 @@ class Scheduler:
         *,
         state: str | None = None,
         stage: str | None = None,
-    ) -> list[views.CaseSummary]:
-        """Each debtor's latest case, filtered by its state and next stage's name."""
+        after: str | None = None,
+        limit: int = CHUNK,
+    ) -> views.CasePage:
+        """A page of each debtor's latest case, in debtor order after `after`,
+        filtered by its state and next stage's name in SQL."""
         now = utc(self.clock.now())
+        with Session(self.engine) as session:
+            creditor = self._creditor(_Work(session, now), creditor_id)
+            if creditor is None:
+                return views.CasePage(cases=[], next_after=None)
+            query = (
+                select(CollectionRow)
+                .where(
+                    CollectionRow.creditor_id == creditor_id,
+                    col(CollectionRow.case_state).is_not(None),
+                )
+                .order_by(col(CollectionRow.debtor_id))
+                .limit(limit + 1)  # one more says whether another page follows
+            )
+            if state is not None:
+                query = query.where(CollectionRow.case_state == state)
+            if stage is not None:
+                query = query.where(CollectionRow.case_stage == stage)
+            if after is not None:
+                query = query.where(col(CollectionRow.debtor_id) > after)
+            rows = list(session.exec(query).all())
+
+        page = rows[:limit]
         found = []
-        for row, collection in self._collections(creditor_id):
+        for row in page:
             moment = utc(row.next_moment) if row.next_moment is not None else None
-            summary = timeline.summary(collection, moment, now)
-            if summary is None:
-                continue
-            if state is not None and summary.state != state:
-                continue
-            if stage is not None and summary.next_stage != stage:
-                continue
+            summary = timeline.summary(_restore(creditor, row), moment, now)
+            assert summary is not None  # case_state is set: the row has a case
             found.append(summary)
-        return found
+        more = len(rows) > limit
+        return views.CasePage(
+            cases=found, next_after=page[-1].debtor_id if more else None
+        )
 
     def case(self, creditor_id: str, debtor: str) -> views.Timeline:
         """The debtor's whole timeline; a debtor of another creditor is unknown."""
@@ -841,6 +944,12 @@ class Scheduler:
             row.contacts = list(loaded.contacts)
             row.history = list(loaded.history)
             row.next_moment = utc(moment) if moment is not None else None
+            # Columns of their own, so lists of cases filter in SQL.
+            latest = collection.cases[-1] if collection.cases else None
+            row.case_state = latest.state.value if latest is not None else None
+            row.case_stage = (
+                timeline.next_stage(collection, latest) if latest is not None else None
+            )
             row.version += 1
             row.updated_at = work.now
             work.session.add(row)
@@ -987,6 +1096,28 @@ def _check_not_enqueued(session: Session, ours: dict[UUID, OutboxRecord]) -> Non
                     raise _Repeated(str(event_id))
 
 
+def _keep_key_hashes(session: Session, creditor: str, hashes: list[str]) -> None:
+    """The creditor's keys are those its latest `creditor.updated` lists.
+
+    A hash another creditor holds stays that creditor's: a key acts for one
+    creditor only (SPEC §6), and the ledger never gives two the same.
+    """
+    session.execute(sa.delete(ApiKeyRow).where(col(ApiKeyRow.creditor_id) == creditor))
+    held = set(
+        session.exec(
+            select(ApiKeyRow.hash).where(col(ApiKeyRow.hash).in_(hashes))
+        ).all()
+    )
+    for stored in dict.fromkeys(hashes):
+        if stored in held:
+            logger.warning(
+                "api key hash held by another creditor", extra={"creditor": creditor}
+            )
+            continue
+        session.add(ApiKeyRow(hash=stored, creditor_id=creditor))
+    session.flush()
+
+
 def _in_outbox(session: Session, event_id: UUID) -> bool:
     found = session.exec(
         select(OutboxMessage.event_id).where(OutboxMessage.event_id == event_id)
@@ -994,13 +1125,21 @@ def _in_outbox(session: Session, event_id: UUID) -> bool:
     return found is not None
 
 
-def _reach(debtor: facts.DebtorUpserted) -> Reachability:
-    """Email: an address not opted out. Post: an address to print on a letter."""
-    # TODO(#4): an address that bounced is unreachable until the debtor's is updated.
-    return Reachability(
-        email=debtor.email is not None and not debtor.email_opt_out,
-        postal=debtor.address is not None,
-    )
+def _reach(
+    debtor: facts.DebtorUpserted, known: dict[str, Any] | None, reach: Reachability
+) -> Reachability:
+    """Email: an address not opted out, and not one that bounced. Post: an address
+    to print on a letter.
+
+    A bounce marks the address invalid until it is updated (SPEC §5): details
+    sent again with the same address, a new phone number say, leave it so.
+    """
+    email = debtor.email is not None and not debtor.email_opt_out
+    if email and known is not None and known.get("email") == debtor.email:
+        # The details allowed email and the engine says no: the address bounced.
+        allowed = not known.get("email_opt_out")
+        email = reach.email or not allowed
+    return Reachability(email=email, postal=debtor.address is not None)
 
 
 def _calendar(creditor: _Creditor, debtor: dict[str, Any] | None) -> DebtorCalendar:

@@ -40,6 +40,15 @@ class CaseSummary(BaseModel):
     flagged: bool = Field(description="A stage could not be delivered: look at it.")
 
 
+class CasePage(BaseModel):
+    """One page of cases; the API sends the list, and the next page's link."""
+
+    cases: list[CaseSummary]
+    next_after: str | None = Field(
+        description="The last debtor of this page, when another page follows."
+    )
+
+
 class InvoiceLine(BaseModel):
     number: str
     currency: str

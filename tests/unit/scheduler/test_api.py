@@ -155,6 +155,32 @@ def test_the_key_hashes_come_from_creditor_updated(scheduler: Scheduler) -> None
     assert scheduler.authenticate("odk_nobody") is None
 
 
+def test_a_key_dropped_from_creditor_updated_stops_working(
+    client: TestClient, scheduler: Scheduler, clock: VirtualClock
+) -> None:
+    scheduler.follow_creditor(
+        creditor_updated(clock.now(), api_key_hashes=[hash_key("odk_acme-new-key")])
+    )
+
+    old = get(client, "/v1/cases", key=ACME_KEY)
+    new = get(client, "/v1/cases", key="odk_acme-new-key")
+
+    assert old.status_code == 401
+    assert new.status_code == 200
+
+
+def test_a_key_another_creditor_holds_does_not_act_for_a_second_one(
+    scheduler: Scheduler, clock: VirtualClock
+) -> None:
+    scheduler.follow_creditor(
+        creditor_updated(
+            clock.now(), creditor="third", api_key_hashes=[hash_key(ACME_KEY)]
+        )
+    )
+
+    assert scheduler.authenticate(ACME_KEY) == "acme"
+
+
 # -- promises -------------------------------------------------------------------
 
 
@@ -257,6 +283,36 @@ def test_a_replayed_idempotency_key_records_once(
     assert types(engine).count("promise.recorded") == 1
     assert other.status_code == 409
     assert other.json()["error"]["field"] == "Idempotency-Key"
+
+
+def test_a_refused_command_keeps_no_idempotency_key(
+    client: TestClient, scheduler: Scheduler, clock: VirtualClock, engine: Engine
+) -> None:
+    headers = {"Authorization": f"Bearer {ACME_KEY}", "Idempotency-Key": "k-2"}
+    refused = client.post("/v1/cases/d1/promises", json=PROMISE, headers=headers)
+    overdue(scheduler, clock)
+
+    again = client.post("/v1/cases/d1/promises", json=PROMISE, headers=headers)
+
+    assert refused.status_code == 409
+    assert again.status_code == 201
+    assert "Idempotent-Replayed" not in again.headers
+    assert types(engine).count("promise.recorded") == 1
+
+
+def test_one_idempotency_key_serves_one_creditor_only(
+    client: TestClient, scheduler: Scheduler, clock: VirtualClock, engine: Engine
+) -> None:
+    scheduler.follow_ledger(invoice_issued(clock.now(), debtor="d2", number="INV-2"))
+    overdue(scheduler, clock)
+    acme = {"Authorization": f"Bearer {ACME_KEY}", "Idempotency-Key": "k-3"}
+    other = {"Authorization": f"Bearer {OTHER_KEY}", "Idempotency-Key": "k-3"}
+    client.post("/v1/cases/d1/notes", json=NOTE, headers=acme)
+
+    response = client.post("/v1/cases/d1/notes", json=NOTE, headers=other)
+
+    assert response.status_code == 404
+    assert "Idempotent-Replayed" not in response.headers
 
 
 # -- plans ----------------------------------------------------------------------
@@ -494,6 +550,32 @@ def test_escalation_hands_the_case_file_to_the_agency(
     assert escalated[0]["case_file"]["notes"][0]["author"] == "Kim"
 
 
+def test_the_case_file_gives_each_dispute_its_reason_and_its_id(
+    client: TestClient, scheduler: Scheduler, clock: VirtualClock, engine: Engine
+) -> None:
+    scheduler.follow_ledger(invoice_issued(clock.now(), number="INV-2"))
+    overdue(scheduler, clock)
+    price = post(
+        client, "/v1/cases/d1/disputes", {"invoice": "INV-2", "reason": "price"}
+    )
+    post(client, "/v1/cases/d1/disputes/INV-2/resolution", {"resolution": "rejected"})
+    again = post(
+        client, "/v1/cases/d1/disputes", {"invoice": "INV-2", "reason": "late"}
+    )
+    damaged = post(client, "/v1/cases/d1/disputes", DISPUTE)
+
+    post(client, "/v1/cases/d1/escalate", {})
+
+    [escalated] = [e.data for e in outbox(engine) if e.type == "case.escalated"]
+    disputes = escalated["case_file"]["disputes"]
+    assert [(d["dispute_id"], d["reason"]) for d in disputes] == [
+        (price.json()["id"], "price"),
+        (again.json()["id"], "late"),
+        (damaged.json()["id"], "goods damaged"),
+    ]
+    assert damaged.json()["id"] == "d1/dispute-INV-1-1"
+
+
 def test_escalation_without_an_open_case_is_a_409(client: TestClient) -> None:
     response = post(client, "/v1/cases/d1/escalate", {})
 
@@ -552,6 +634,74 @@ def test_the_list_of_cases_filters_by_state_and_stage(
     assert refused.json()["error"]["field"] == "state"
 
 
+def test_the_list_of_cases_comes_a_page_at_a_time_by_debtor(
+    client: TestClient, scheduler: Scheduler, clock: VirtualClock
+) -> None:
+    for n in range(2, 6):
+        scheduler.follow_ledger(invoice_issued(clock.now(), debtor=f"d{n}"))
+    overdue(scheduler, clock)
+
+    pages = [get(client, "/v1/cases?state=open&limit=2")]
+    while "Link" in pages[-1].headers:
+        following = pages[-1].headers["Link"].split(">")[0].removeprefix("<")
+        pages.append(get(client, following))
+
+    assert [[c["debtor"] for c in page.json()] for page in pages] == [
+        ["d1", "d2"],
+        ["d3", "d4"],
+        ["d5"],
+    ]
+    assert pages[0].headers["Link"] == (
+        '</v1/cases?state=open&limit=2&after=d2>; rel="next"'
+    )
+
+
+def test_a_debtor_before_its_first_case_is_not_listed(
+    client: TestClient, scheduler: Scheduler, clock: VirtualClock
+) -> None:
+    scheduler.follow_ledger(invoice_issued(clock.now(), debtor="d2", due="2026-03-02"))
+    overdue(scheduler, clock)
+
+    listed = get(client, "/v1/cases?limit=1").json()
+    rest = get(client, "/v1/cases?after=d1").json()
+
+    assert [c["debtor"] for c in listed] == ["d1"]
+    assert rest == []
+
+
+def test_a_case_resolved_by_payment_is_listed_as_resolved(
+    client: TestClient, scheduler: Scheduler, clock: VirtualClock
+) -> None:
+    overdue(scheduler, clock)
+    clock.advance_to(at("2026-01-21", "10:00"))
+    scheduler.follow_ledger(payment_received(clock.now()))
+
+    resolved = get(client, "/v1/cases?state=resolved").json()
+    still_open = get(client, "/v1/cases?state=open").json()
+
+    assert [(c["debtor"], c["next_stage"]) for c in resolved] == [("d1", None)]
+    assert still_open == []
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("limit=0", "limit"),
+        ("limit=501", "limit"),
+        ("limit=many", "limit"),
+        ("after=", "after"),
+        (f"stage={'x' * 101}", "stage"),
+    ],
+)
+def test_a_list_of_cases_with_a_bad_parameter_is_a_422_naming_it(
+    client: TestClient, query: str, field: str
+) -> None:
+    response = get(client, f"/v1/cases?{query}")
+
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == field
+
+
 def test_the_list_of_cases_reads_every_chunk(
     scheduler: Scheduler, clock: VirtualClock
 ) -> None:
@@ -562,7 +712,7 @@ def test_the_list_of_cases_reads_every_chunk(
     read = [row.debtor_id for row, _ in scheduler._collections("acme", chunk=2)]
 
     assert read == ["d1", "d2", "d3", "d4", "d5"]
-    assert len(scheduler.cases("acme")) == 5
+    assert len(scheduler.cases("acme").cases) == 5
 
 
 def test_the_timeline_shows_invoices_payments_contacts_and_commitments(
@@ -668,7 +818,7 @@ def test_the_forecast_changes_nothing(
     get(client, "/v1/forecast?days=60")
 
     assert outbox(engine) == before
-    assert scheduler.cases("acme")[0].next_stage == "second"
+    assert scheduler.cases("acme").cases[0].next_stage == "second"
 
 
 def test_a_forecast_of_no_days_is_a_422_naming_days(client: TestClient) -> None:

@@ -351,7 +351,7 @@ def test_a_disputed_invoice_is_acknowledged_and_left_out_of_the_demand():
     issue(c, "INV-2", "300.00", "2026-01-06", "2026-01-20")
     run_until(c, at("2026-01-22"), at("2026-01-06"))
 
-    c.dispute_opened("INV-1", at=at("2026-01-22", "11:00"))
+    c.dispute_opened("INV-1", at=at("2026-01-22", "11:00"), reason="Not delivered")
     effects = run_until(c, at("2026-02-01"), at("2026-01-22", "11:00"))
 
     assert contacts(effects) == [
@@ -366,7 +366,7 @@ def test_while_only_disputed_invoices_are_overdue_the_ladder_holds():
     issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
     run_until(c, at("2026-01-22"), at("2026-01-05"))
 
-    c.dispute_opened("INV-1", at=at("2026-01-22"))
+    c.dispute_opened("INV-1", at=at("2026-01-22"), reason="Not delivered")
     effects = run_until(c, at("2026-04-01"), at("2026-01-22"))
 
     assert [t for _, t, _ in contacts(effects)] == ["dispute_ack"]
@@ -377,7 +377,7 @@ def test_a_rejected_dispute_lets_the_ladder_go_on_where_it_stood():
     c = collection()
     issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
     run_until(c, at("2026-01-22"), at("2026-01-05"))
-    c.dispute_opened("INV-1", at=at("2026-01-22"))
+    c.dispute_opened("INV-1", at=at("2026-01-22"), reason="Not delivered")
     run_until(c, at("2026-02-16"), at("2026-01-22"))
 
     c.dispute_resolved("INV-1", "rejected", at=at("2026-02-16"))
@@ -394,7 +394,7 @@ def test_an_upheld_dispute_keeps_the_invoice_out_until_its_credit_note():
     c = collection()
     issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
     run_until(c, at("2026-01-22"), at("2026-01-05"))
-    c.dispute_opened("INV-1", at=at("2026-01-22"))
+    c.dispute_opened("INV-1", at=at("2026-01-22"), reason="Not delivered")
     c.dispute_resolved("INV-1", "upheld", at=at("2026-01-26"))
 
     effects = run_until(c, at("2026-02-20"), at("2026-01-26"))
@@ -417,7 +417,7 @@ def test_the_policy_can_leave_disputes_unacknowledged():
     issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
     run_until(c, at("2026-01-22"), at("2026-01-05"))
 
-    c.dispute_opened("INV-1", at=at("2026-01-22"))
+    c.dispute_opened("INV-1", at=at("2026-01-22"), reason="Not delivered")
 
     assert contacts(run_until(c, at("2026-04-01"), at("2026-01-22"))) == []
 

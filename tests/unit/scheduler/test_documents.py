@@ -143,7 +143,7 @@ def drive(history: list[Step]) -> Collection:
         elif what == "write_off" and number in issued:
             collection.invoice_written_off(number, at=moment)
         elif what == "dispute" and number in issued:
-            collection.dispute_opened(number, at=moment)
+            collection.dispute_opened(number, at=moment, reason="Wrong amount")
         elif what == "reject" and number in issued:
             collection.dispute_resolved(number, "rejected", at=moment)
         elif what == "promise":

@@ -300,6 +300,53 @@ def test_a_bounced_reminder_sends_the_next_stage_by_letter_and_notes_it(
     assert outcomes[reminder["contact_id"]] == "bounced"
 
 
+def test_the_same_details_again_leave_a_bounced_address_unused(
+    scheduler: Scheduler, clock: VirtualClock, engine: Engine
+) -> None:
+    known_debtor_with_invoice(scheduler, clock)
+    scheduler.fire_due(REMINDER_SLOT)
+    reminder = contacts(engine)[-1]
+    clock.advance_to(at("2026-01-20", "09:05"))
+    scheduler.follow_notifier(outcome_of(reminder, "contact.bounced", clock.now()))
+
+    scheduler.follow_ledger(debtor_upserted(clock.now(), language="de"))
+    scheduler.fire_due(at("2026-01-29", "09:00"))
+
+    second = contacts(engine)[-1]
+    assert (second["template"], second["channels"]) == ("second", ["letter"])
+
+
+def test_a_new_address_after_a_bounce_is_emailed_again(
+    scheduler: Scheduler, clock: VirtualClock, engine: Engine
+) -> None:
+    known_debtor_with_invoice(scheduler, clock)
+    scheduler.fire_due(REMINDER_SLOT)
+    reminder = contacts(engine)[-1]
+    clock.advance_to(at("2026-01-20", "09:05"))
+    scheduler.follow_notifier(outcome_of(reminder, "contact.bounced", clock.now()))
+
+    scheduler.follow_ledger(debtor_upserted(clock.now(), email="billing@beta.example"))
+    scheduler.fire_due(at("2026-01-29", "09:00"))
+
+    second = contacts(engine)[-1]
+    assert (second["template"], second["channels"]) == ("second", ["email"])
+
+
+def test_an_address_no_longer_opted_out_is_emailed_again(
+    scheduler: Scheduler, clock: VirtualClock, engine: Engine
+) -> None:
+    known_debtor_with_invoice(scheduler, clock)
+    scheduler.follow_ledger(debtor_upserted(clock.now(), email_opt_out=True))
+    scheduler.fire_due(REMINDER_SLOT)
+    by_letter = contacts(engine)[-1]["channels"]
+
+    scheduler.follow_ledger(debtor_upserted(clock.now(), email_opt_out=False))
+    scheduler.fire_due(at("2026-01-29", "09:00"))
+
+    assert by_letter == ["letter"]
+    assert contacts(engine)[-1]["channels"] == ["email"]
+
+
 def test_a_contact_that_failed_without_a_fallback_flags_its_case(
     scheduler: Scheduler, clock: VirtualClock, engine: Engine
 ) -> None:
