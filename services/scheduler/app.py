@@ -21,7 +21,7 @@ from services.scheduler.service import Scheduler
 from services.scheduler.settings import SchedulerSettings
 from shared.clock import SystemClock
 from shared.db.engine import make_engine
-from shared.events import Envelope, EventContractError, parse_payload
+from shared.events import Envelope, EventContractError, Payload, parse_payload
 from shared.messaging.broker import (
     build_broker,
     declare_publisher,
@@ -96,24 +96,28 @@ def ledger_follower(
         """A change to a debtor's receivables, as the ledger recorded it."""
         records: Sequence[ConsumerRecord[Any, Any]] = message.raw_message
         envelopes: list[Envelope] = []
+        payloads: list[Payload] = []
         for record in records:
             try:
                 envelope = Envelope.from_bytes(record.value or b"")
                 accept(envelope, LEDGER_EVENTS)
-                parse_payload(envelope)
+                payload = parse_payload(envelope)
             except (ValidationError, EventContractError, PermanentError) as error:
                 await dead_letters.send(record, error)
                 continue
             envelopes.append(envelope)
+            payloads.append(payload)
         if not envelopes:
             return
 
         try:
             fresh = await anyio.to_thread.run_sync(
-                scheduler.follow_ledger_many, envelopes
+                scheduler.follow_ledger_many, envelopes, payloads
             )
         except (OperationalError, InterfaceError) as error:
             raise SchedulerUnavailable(type(error).__name__) from error
+        if not logger.isEnabledFor(logging.INFO):
+            return
         for envelope, new in zip(envelopes, fresh, strict=True):
             logger.info(
                 "event applied" if new else "event already applied",

@@ -264,11 +264,18 @@ class Scheduler:
         """
         return self.follow_ledger_many([envelope]) == [True]
 
-    def follow_ledger_many(self, envelopes: Sequence[Envelope]) -> list[bool]:
+    def follow_ledger_many(
+        self,
+        envelopes: Sequence[Envelope],
+        payloads: Sequence[Payload] | None = None,
+    ) -> list[bool]:
         """Apply a poll's ledger events in order, in one transaction; say of each
-        whether it was new. Each collection is read and written once for all."""
-        # A malformed event is refused before anything.
-        payloads = [parse_payload(envelope) for envelope in envelopes]
+        whether it was new. Each collection is read and written once for all.
+
+        `payloads` are the envelopes' parsed already, if the caller has them;
+        otherwise a malformed event is refused here, before anything."""
+        if payloads is None:
+            payloads = [parse_payload(envelope) for envelope in envelopes]
         try:
             return self._follow_ledger_many(envelopes, payloads, careful=False)
         except (_Repeated, sa.exc.IntegrityError):
@@ -276,7 +283,11 @@ class Scheduler:
             return self._follow_ledger_many(envelopes, payloads, careful=True)
 
     def _follow_ledger_many(
-        self, envelopes: Sequence[Envelope], payloads: list[Payload], *, careful: bool
+        self,
+        envelopes: Sequence[Envelope],
+        payloads: Sequence[Payload],
+        *,
+        careful: bool,
     ) -> list[bool]:
         now = utc(self.clock.now())
         with self._transaction() as session:
