@@ -19,8 +19,6 @@ import asyncio
 import logging
 import os
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -29,28 +27,22 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from common import produce, start_service, stop, throwaway_topic
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from shared.devstack.process import free_port  # noqa: E402
-from shared.devstack.state import endpoints  # noqa: E402
-from shared.devstack.topics import end_offsets, skip_to_end  # noqa: E402
-from shared.events import Envelope  # noqa: E402
-from shared.events.inbound import (  # noqa: E402
+from shared.devstack.state import endpoints
+from shared.devstack.topics import end_offsets, skip_to_end
+from shared.events import Envelope
+from shared.events.inbound import (
     InboundDebtorUpserted,
     InboundInvoiceIssued,
     InboundPaymentReceived,
 )
-from shared.messaging.config import PRODUCER  # noqa: E402
-from shared.topics import LEDGER_EVENTS, LEDGER_INBOUND  # noqa: E402
-from tests.support.databases import fresh_postgres_database  # noqa: E402
+from shared.topics import LEDGER_EVENTS, LEDGER_INBOUND
+from tests.support.databases import fresh_postgres_database
 
 console = Console()
 DEBTORS = 1_000
@@ -96,18 +88,6 @@ def inbound_facts(creditor: str, count: int) -> Iterator[Envelope]:
         )
 
 
-async def produce(
-    bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]
-) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **PRODUCER.as_kwargs())
-    await producer.start()
-    try:
-        sends = [await producer.send(topic, value, key=key) for key, value in records]
-        await asyncio.gather(*sends)
-    finally:
-        await producer.stop()
-
-
 async def count_until(
     bootstrap: str, topic: str, start: dict[int, int], wanted: int, key_prefix: bytes
 ) -> None:
@@ -133,26 +113,12 @@ async def count_until(
 
 async def baseline(bootstrap: str, records: list[tuple[bytes, bytes]]) -> float:
     """Plain aiokafka: produce the records to a fresh topic, consume them all back."""
-    topic = f"bench.baseline.{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, 6, 1)])
-    finally:
-        await admin.close()
-    start = {p: 0 for p in range(6)}
-
-    began = time.perf_counter()
-    await produce(bootstrap, topic, records)
-    await count_until(bootstrap, topic, start, len(records), b"")
-    elapsed = time.perf_counter() - began
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.delete_topics([topic])
-    finally:
-        await admin.close()
+    async with throwaway_topic(bootstrap, "bench.baseline") as topic:
+        start = {p: 0 for p in range(6)}
+        began = time.perf_counter()
+        await produce(bootstrap, topic, records)
+        await count_until(bootstrap, topic, start, len(records), b"")
+        elapsed = time.perf_counter() - began
     return len(records) / elapsed
 
 
@@ -191,41 +157,12 @@ def prepare_ledger(database_url: str, creditor: str) -> None:
     ledger.record_many(creditor, debtors)
 
 
-def start_ledger(
-    bootstrap: str, database_url: str, group: str
-) -> subprocess.Popen[bytes]:
-    port = free_port("127.0.0.1", 8201)
-    env = {
-        **os.environ,
-        "OVERDUE_LEDGER_CONSUMER_GROUP": group,
-        "OVERDUE_LOG_LEVEL": "WARNING",
-    }
-    overdue = str(Path(sys.executable).with_name("overdue"))
-    argv = [overdue, "ledger", "serve", "--port", str(port)]
-    argv += ["--database", database_url, "--kafka", bootstrap]
-    log = open(ROOT / "var" / "log" / "bench-ledger.log", "ab")  # noqa: SIM115
-    process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if (
-                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code
-                == 200
-            ):
-                return process
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    process.kill()
-    raise SystemExit("the ledger did not become healthy: see var/log/bench-ledger.log")
-
-
 def ledger_run(bootstrap: str, envelopes: list[Envelope], creditor: str) -> float:
     group = f"bench-ledger-{uuid.uuid4().hex[:8]}"
     with fresh_postgres_database() as database_url:
         prepare_ledger(database_url, creditor)
         asyncio.run(skip_to_end(bootstrap, group, LEDGER_INBOUND.name))
-        ledger = start_ledger(bootstrap, database_url, group)
+        ledger = start_service("ledger", bootstrap, database_url, group)
         try:
             records = [(e.key.encode(), e.to_bytes()) for e in envelopes]
             start = asyncio.run(end_offsets(bootstrap, LEDGER_EVENTS.name))
@@ -245,8 +182,7 @@ def ledger_run(bootstrap: str, envelopes: list[Envelope], creditor: str) -> floa
             elapsed = time.perf_counter() - began
             CPU_SPENT.append(spent_since(cpu_before))
         finally:
-            ledger.terminate()
-            ledger.wait(30)
+            stop(ledger)
     return len(envelopes) / elapsed
 
 

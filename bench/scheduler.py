@@ -23,10 +23,7 @@ made first, so the two peaks show whether memory grows with debtors.
 import argparse
 import asyncio
 import logging
-import os
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -35,28 +32,23 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from common import produce, start_service, stop, throwaway_topic
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from shared.devstack.process import free_port  # noqa: E402
-from shared.devstack.state import endpoints  # noqa: E402
-from shared.devstack.topics import end_offsets, skip_to_end  # noqa: E402
-from shared.events import Envelope  # noqa: E402
-from shared.events.examples import EXAMPLES  # noqa: E402
-from shared.messaging.config import PRODUCER  # noqa: E402
-from shared.topics import (  # noqa: E402
+from shared.devstack.state import endpoints
+from shared.devstack.topics import end_offsets, skip_to_end
+from shared.events import Envelope
+from shared.events.examples import EXAMPLES
+from shared.topics import (
     COLLECTIONS_CONTACTS,
     LEDGER_CREDITORS,
     LEDGER_EVENTS,
 )
-from tests.support.databases import fresh_postgres_database  # noqa: E402
+from tests.support.databases import fresh_postgres_database
 
 console = Console()
 INVOICES_PER_DEBTOR = 3
@@ -160,53 +152,29 @@ def ledger_events(
 # -- Kafka ----------------------------------------------------------------
 
 
-async def produce(
-    bootstrap: str, topic: str, records: list[tuple[bytes, bytes]]
-) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, **PRODUCER.as_kwargs())
-    await producer.start()
-    try:
-        sends = [await producer.send(topic, value, key=key) for key, value in records]
-        await asyncio.gather(*sends)
-    finally:
-        await producer.stop()
-
-
 async def baseline(bootstrap: str, records: list[tuple[bytes, bytes]]) -> float:
     """Plain aiokafka: the records on a fresh topic, consumed back and timed."""
-    topic = f"bench.scheduler.{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.create_topics([NewTopic(topic, 6, 1)])
-    finally:
-        await admin.close()
-    await produce(bootstrap, topic, records)
-
-    # No group: joining one takes seconds the scheduler's figure does not count.
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, max_poll_records=5_000
-    )
-    await consumer.start()
-    seen = 0
-    try:
-        partitions = [TopicPartition(topic, p) for p in range(6)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        began = time.perf_counter()
-        while seen < len(records):
-            batches = await consumer.getmany(timeout_ms=500)
-            seen += sum(len(batch) for batch in batches.values())
-    finally:
-        await consumer.stop()
-    elapsed = time.perf_counter() - began
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        await admin.delete_topics([topic])
-    finally:
-        await admin.close()
+    async with throwaway_topic(bootstrap, "bench.scheduler") as topic:
+        await produce(bootstrap, topic, records)
+        # No group: joining one takes seconds the scheduler's figure does not count.
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            enable_auto_commit=False,
+            max_poll_records=5_000,
+        )
+        await consumer.start()
+        seen = 0
+        try:
+            partitions = [TopicPartition(topic, p) for p in range(6)]
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            began = time.perf_counter()
+            while seen < len(records):
+                batches = await consumer.getmany(timeout_ms=500)
+                seen += sum(len(batch) for batch in batches.values())
+            elapsed = time.perf_counter() - began
+        finally:
+            await consumer.stop()
     return len(records) / elapsed
 
 
@@ -288,34 +256,6 @@ async def count_contacts(
 # -- the scheduler process ---------------------------------------------------
 
 
-def start_scheduler(
-    bootstrap: str, database_url: str, group: str
-) -> subprocess.Popen[bytes]:
-    port = free_port("127.0.0.1", 8302)
-    env = {
-        **os.environ,
-        "OVERDUE_SCHEDULER_CONSUMER_GROUP": group,
-        "OVERDUE_LOG_LEVEL": "WARNING",
-    }
-    overdue = str(Path(sys.executable).with_name("overdue"))
-    argv = [overdue, "scheduler", "serve", "--port", str(port)]
-    argv += ["--database", database_url, "--kafka", bootstrap]
-    log = open(ROOT / "var" / "log" / "bench-scheduler.log", "ab")  # noqa: SIM115
-    process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit("the scheduler stopped: see var/log/bench-scheduler.log")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).is_success:
-                return process
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    process.kill()
-    raise SystemExit("the scheduler did not become healthy")
-
-
 def peak_mib(pid: int) -> float:
     """The process's peak resident memory (VmHWM), in MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -360,12 +300,11 @@ def one_run(
         # among them: a scheduler that knew no creditor would hold the events
         # instead of applying them (SPEC §2), and the figure would be a lie.
         progress.update(task, description=f"{debtors:,} debtors: creditors")
-        knowing = start_scheduler(bootstrap, database_url, group)
+        knowing = start_service("scheduler", bootstrap, database_url, group)
         try:
             asyncio.run(caught_up(bootstrap, group, LEDGER_CREDITORS.name))
         finally:
-            knowing.terminate()
-            knowing.wait(60)
+            stop(knowing)
 
         progress.update(task, description=f"{debtors:,} debtors: producing")
         start = asyncio.run(end_offsets(bootstrap, LEDGER_EVENTS.name))
@@ -374,7 +313,7 @@ def one_run(
         del records
 
         progress.update(task, description=f"{debtors:,} debtors: ingest")
-        scheduler = start_scheduler(bootstrap, database_url, group)
+        scheduler = start_service("scheduler", bootstrap, database_url, group)
         try:
             ingest = asyncio.run(follow_ingest(bootstrap, group, start, end))
 
@@ -395,8 +334,7 @@ def one_run(
             )
             peak = peak_mib(scheduler.pid)
         finally:
-            scheduler.terminate()
-            scheduler.wait(60)
+            stop(scheduler)
 
     events = debtors * (1 + INVOICES_PER_DEBTOR)
     return Figures(debtors, events, plain, ingest, seconds, due, peak)
