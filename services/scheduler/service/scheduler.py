@@ -109,6 +109,8 @@ class _Work:
     creditors: dict[str, _Creditor | None] = field(default_factory=dict)
     loaded: dict[tuple[str, str], _Loaded] = field(default_factory=dict)
     enqueued: set[UUID] = field(default_factory=set)
+    locked: set[str] = field(default_factory=set)
+    """Creditors whose lock this transaction holds."""
 
 
 class Scheduler:
@@ -130,6 +132,7 @@ class Scheduler:
         with self._transaction() as session:
             if not _first_time(session, envelope, LEDGER_CREDITORS, now):
                 return False
+            _lock_creditor(session, envelope.creditor)
             data = payload.to_data()
             policy = data.pop("policy", None)
             row = session.get(CreditorRow, envelope.creditor, with_for_update=True)
@@ -166,6 +169,7 @@ class Scheduler:
         for event in held:
             self._apply(work, Envelope.from_bytes(event.envelope))
             work.session.delete(event)
+        self._advance(work)
         self._save(work)
         return len(held)
 
@@ -233,12 +237,27 @@ class Scheduler:
             for envelope, new in zip(envelopes, fresh, strict=True):
                 if not new:
                     continue
-                if self._creditor(work, envelope.creditor) is None:
+                if self._unknown(work, envelope.creditor):
                     self._hold(session, envelope, now)
                 else:
                     self._apply(work, envelope)
+            self._advance(work)
             self._save(work)
         return fresh
+
+    def _unknown(self, work: _Work, creditor: str) -> bool:
+        """Whether the creditor's policy is unknown, so its events are held.
+
+        Asked again under the creditor's lock: a policy that commits while
+        this poll runs would otherwise miss the events this poll holds.
+        """
+        if self._creditor(work, creditor) is not None:
+            return False
+        if creditor not in work.locked:
+            _lock_creditor(work.session, creditor)
+            work.locked.add(creditor)
+            work.creditors.pop(creditor, None)
+        return self._creditor(work, creditor) is None
 
     @staticmethod
     def _hold(session: Session, envelope: Envelope, now: datetime) -> None:
@@ -254,7 +273,7 @@ class Scheduler:
         logger.info("event held", extra=_ids(envelope))
 
     def _apply(self, work: _Work, envelope: Envelope) -> None:
-        """One fact, then everything that falls due by now, as the engine says."""
+        """One fact and what it settles at once; what falls due waits for `_advance`."""
         assert envelope.debtor is not None  # parse_payload checked the addressing
         creditor = self._creditor(work, envelope.creditor)
         assert creditor is not None
@@ -303,8 +322,19 @@ class Scheduler:
             )
         elif isinstance(payload, facts.InvoiceWrittenOff):
             effects = collection.invoice_written_off(payload.number, at=at)
-        effects += collection.advance(work.now)
         self._publish(work, creditor, loaded, effects)
+
+    def _advance(self, work: _Work) -> None:
+        """Everything due by now, in each collection the facts changed.
+
+        Called once all the facts at hand are applied, not after each: a
+        payment that comes in the same poll as its invoice is counted
+        before any contact falls due (SPEC §4, at one instant facts first).
+        """
+        for loaded in work.loaded.values():
+            creditor = self._creditor(work, loaded.row.creditor_id)
+            assert creditor is not None
+            self._publish(work, creditor, loaded, loaded.collection.advance(work.now))
 
     # -- timers ------------------------------------------------------------
 
@@ -868,6 +898,17 @@ def _first_time(
     # here, then fails, instead of applying it too.
     session.flush()
     return True
+
+
+def _lock_creditor(session: Session, creditor: str) -> None:
+    """Hold the creditor's lock until commit: its policy and its held events
+    are then written one transaction after the other (PostgreSQL; SQLite has
+    one writer at a time already)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+            {"key": f"creditor:{creditor}"},
+        )
 
 
 def _in_outbox(session: Session, event_id: UUID) -> bool:

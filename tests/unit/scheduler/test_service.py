@@ -341,3 +341,33 @@ def test_a_poll_of_events_is_applied_in_order_and_its_repeats_are_recognised(
     assert again == [False, False]
     reminders = [(c["case_id"], c["amount_due"]) for c in contacts(engine)]
     assert ("d1#1", "1200.00") in reminders and ("d2#1", "80.00") in reminders
+
+
+def test_a_payment_in_the_same_poll_as_its_overdue_invoice_leaves_no_contact(
+    scheduler: Scheduler, clock: VirtualClock, engine: Engine
+) -> None:
+    scheduler.follow_creditor(creditor_updated(clock.now()))
+    clock.advance_to(REMINDER_SLOT)
+    poll = [
+        debtor_upserted(clock.now()),
+        invoice_issued(clock.now()),
+        payment_received(clock.now()),
+    ]
+
+    scheduler.follow_ledger_many(poll)
+
+    assert contacts(engine) == []
+    assert [e.type for e in outbox(engine)] == []
+
+
+def test_an_overdue_invoice_alone_in_a_poll_brings_its_reminder_at_once(
+    scheduler: Scheduler, clock: VirtualClock, engine: Engine
+) -> None:
+    scheduler.follow_creditor(creditor_updated(clock.now()))
+    clock.advance_to(REMINDER_SLOT)
+
+    scheduler.follow_ledger_many(
+        [debtor_upserted(clock.now()), invoice_issued(clock.now())]
+    )
+
+    assert [c["template"] for c in contacts(engine)] == ["reminder"]
