@@ -7,7 +7,7 @@ its envelope id goes to the inbox in the same transaction.
 """
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -24,6 +24,7 @@ from services.scheduler.adapters.tables import (
     CollectionRow,
     CreditorRow,
     HeldEvent,
+    LedgerWatermark,
     OutboxMessage,
     ProcessedMessage,
 )
@@ -37,6 +38,7 @@ from services.scheduler.domain.collection import (
     Reachability,
 )
 from services.scheduler.service import timeline, views
+from services.scheduler.service.catch_up import STALE_AFTER, Watermark, horizon
 from services.scheduler.service.effects import Party, describe, event_id
 from services.scheduler.service.errors import (
     AlreadyDisputed,
@@ -111,14 +113,35 @@ class _Work:
     enqueued: set[UUID] = field(default_factory=set)
     locked: set[str] = field(default_factory=set)
     """Creditors whose lock this transaction holds."""
+    until: datetime | None = None
+    """How far collections advance; `now` unless the ledger's consumers lag."""
+    held: bool = False
+    """The consumers have caught up to no moment yet: nothing advances."""
+
+    @property
+    def target(self) -> datetime:
+        return self.now if self.until is None else self.until
 
 
 class Scheduler:
     """Follows the ledger, fires due timers, and writes what the engine decides."""
 
-    def __init__(self, engine: Engine, clock: Clock) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        *,
+        wait_for_ledger: bool = False,
+        stale_after: timedelta = STALE_AFTER,
+    ) -> None:
+        """With `wait_for_ledger`, nothing falls due later than the moment up to
+        which the consumers of `ledger.events` report they have applied it."""
         self.engine = engine
         self.clock = clock
+        self.wait_for_ledger = wait_for_ledger
+        self.stale_after = stale_after
+        self.since = utc(clock.now())
+        self._ignored: tuple[int, ...] = ()
 
     # -- creditors ---------------------------------------------------------
 
@@ -152,7 +175,8 @@ class Scheduler:
                 )
             released = 0
             if policy is not None:
-                released = self._release(_Work(session, now), envelope.creditor)
+                work = self._work_up_to_the_ledger(session, now)
+                released = self._release(work, envelope.creditor)
         logger.info(
             "creditor followed",
             extra={"creditor": envelope.creditor, "released": released},
@@ -233,7 +257,7 @@ class Scheduler:
         now = utc(self.clock.now())
         with self._transaction() as session:
             fresh = _first_times(session, envelopes, LEDGER_EVENTS, now)
-            work = _Work(session, now)
+            work = self._work_up_to_the_ledger(session, now)
             for envelope, new in zip(envelopes, fresh, strict=True):
                 if not new:
                     continue
@@ -325,16 +349,20 @@ class Scheduler:
         self._publish(work, creditor, loaded, effects)
 
     def _advance(self, work: _Work) -> None:
-        """Everything due by now, in each collection the facts changed.
+        """Everything due by now, in each collection the facts changed; with
+        `wait_for_ledger`, due by the moment the consumers have caught up to.
 
         Called once all the facts at hand are applied, not after each: a
         payment that comes in the same poll as its invoice is counted
         before any contact falls due (SPEC §4, at one instant facts first).
         """
+        if work.held:
+            return
         for loaded in work.loaded.values():
             creditor = self._creditor(work, loaded.row.creditor_id)
             assert creditor is not None
-            self._publish(work, creditor, loaded, loaded.collection.advance(work.now))
+            advanced = loaded.collection.advance(work.target)
+            self._publish(work, creditor, loaded, advanced)
 
     # -- timers ------------------------------------------------------------
 
@@ -343,14 +371,16 @@ class Scheduler:
 
         Each chunk is claimed and fired in one transaction. On PostgreSQL the
         claim skips rows another worker holds, so no collection fires twice.
+        With `wait_for_ledger`, only timers due by the moment the consumers of
+        `ledger.events` have caught up to fire, and they fire as of it.
         """
         now = utc(now)
         fired = 0
         while fired < limit:
             size = min(chunk, limit - fired)
             with self._transaction() as session:
-                rows = self._claim(session, now, size)
-                work = _Work(session, now)
+                work = self._work_up_to_the_ledger(session, now)
+                rows = [] if work.held else self._claim(session, work.target, size)
                 for row in rows:
                     creditor = self._creditor(work, row.creditor_id)
                     if creditor is None:
@@ -360,9 +390,8 @@ class Scheduler:
                         session.add(row)
                         continue
                     loaded = self._adopt(work, creditor, row)
-                    self._publish(
-                        work, creditor, loaded, loaded.collection.advance(now)
-                    )
+                    advanced = loaded.collection.advance(work.target)
+                    self._publish(work, creditor, loaded, advanced)
                 self._save(work)
             fired += len(rows)
             if len(rows) < size:
@@ -382,6 +411,67 @@ class Scheduler:
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         return list(session.exec(query).all())
+
+    # -- how far the ledger's consumers have caught up (SPEC §6) -------------
+
+    def report_caught_up(
+        self, owner: str, partitions: Mapping[int, datetime | None]
+    ) -> None:
+        """Note, per partition of `ledger.events` the owner holds, the moment up
+        to which it has applied the topic; None keeps the last one, and says
+        only that the owner is alive and still behind."""
+        now = utc(self.clock.now())
+        with self._transaction() as session:
+            for partition, caught_up_at in sorted(partitions.items()):
+                key = (LEDGER_EVENTS.name, partition)
+                row = session.get(LedgerWatermark, key, with_for_update=True)
+                if row is None:
+                    row = LedgerWatermark(
+                        topic=LEDGER_EVENTS.name,
+                        partition=partition,
+                        reported_at=now,
+                        owner=owner,
+                    )
+                if caught_up_at is not None:
+                    row.caught_up_at = utc(caught_up_at)
+                row.reported_at, row.owner = now, owner
+                session.add(row)
+
+    def _work_up_to_the_ledger(self, session: Session, now: datetime) -> _Work:
+        """A transaction's work, advancing no further than the consumers have
+        applied `ledger.events` when `wait_for_ledger` is set."""
+        work = _Work(session, now)
+        if not self.wait_for_ledger:
+            return work
+        rows = session.exec(
+            select(LedgerWatermark).where(LedgerWatermark.topic == LEDGER_EVENTS.name)
+        ).all()
+        marks = [
+            Watermark(
+                row.partition,
+                utc(row.caught_up_at) if row.caught_up_at is not None else None,
+                utc(row.reported_at),
+            )
+            for row in rows
+        ]
+        found = horizon(marks, now, self.since, self.stale_after)
+        self._warn_of(found.ignored, found.unreported)
+        work.until = found.until
+        work.held = found.until is None
+        return work
+
+    def _warn_of(self, ignored: tuple[int, ...], unreported: bool) -> None:
+        """Say once, not at every tick, which partitions no longer hold timers."""
+        if unreported and self._ignored != (-1,):
+            logger.warning("no consumer of ledger.events has reported; timers fire")
+            self._ignored = (-1,)
+        elif not unreported and ignored != self._ignored:
+            if ignored:
+                logger.warning(
+                    "ledger.events partitions silent; timers fire without them",
+                    extra={"partitions": list(ignored)},
+                )
+            self._ignored = ignored
 
     # -- the collector API (SPEC §4) ---------------------------------------
 
@@ -578,6 +668,9 @@ class Scheduler:
         self, creditor_id: str, debtor: str
     ) -> Iterator[tuple[_Work, _Creditor, _Loaded]]:
         """One transaction on a debtor of the creditor; engine refusals become 4xx."""
+        # TODO(#4): a command advances its collection to now, not to the moment
+        # the ledger's consumers have caught up to: a contact due within the
+        # consumers' lag may go out though a payment for it is on its way.
         now = utc(self.clock.now())
         with self._transaction() as session:
             work = _Work(session, now)
@@ -802,8 +895,8 @@ class Scheduler:
     def _save(work: _Work) -> None:
         for loaded in work.loaded.values():
             row, collection = loaded.row, loaded.collection
-            moment = collection.next_moment(work.now)
-            if moment is not None and utc(moment) <= work.now:
+            moment = collection.next_moment(work.target)
+            if not work.held and moment is not None and utc(moment) <= work.target:
                 # The engine leaves nothing due behind `advance`; should it,
                 # a later retry beats firing the same row in a tight loop.
                 logger.warning(
