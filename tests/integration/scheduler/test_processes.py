@@ -37,6 +37,8 @@ from sqlmodel import Session, col, select
 
 from services.scheduler.adapters.tables import (
     CollectionRow,
+    CreditorRow,
+    LedgerWatermark,
     OutboxMessage,
     ProcessedMessage,
 )
@@ -555,3 +557,98 @@ async def test_a_payment_the_scheduler_reads_before_the_slot_prevents_the_contac
     ]
     assert "case.opened" in cases
     assert of_paid in ([], ["case.opened", "case.resolved"])
+
+
+def waiting_on_a_lock(engine: sa.Engine) -> bool:
+    """Whether a session of the scheduler waits for a row another holds."""
+    query = sa.text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    with engine.connect() as connection:
+        return bool(connection.execute(query).scalar_one())
+
+
+def collection_of(
+    engine: sa.Engine, creditor: str, debtor: str
+) -> CollectionRow | None:
+    with Session(engine) as session:
+        return session.get(CollectionRow, (creditor, debtor))
+
+
+def open_every_day(engine: sa.Engine, creditor: str) -> bool:
+    with Session(engine) as session:
+        row = session.get(CreditorRow, creditor)
+        policy = row.policy if row is not None else None
+        return policy is not None and len(policy["send_window"]["days"]) == 7
+
+
+def caught_up_everywhere(engine: sa.Engine) -> bool:
+    with Session(engine) as session:
+        rows = session.exec(select(LedgerWatermark)).all()
+        return bool(rows) and all(row.caught_up_at is not None for row in rows)
+
+
+async def test_a_payment_still_unread_when_its_contact_falls_due_prevents_it(
+    processes: Processes,
+    producer: AIOKafkaProducer,
+    published: Published,
+    engine: sa.Engine,
+    creditor: str,
+    timezone: str,
+    today: date,
+) -> None:
+    other = f"{creditor}-other"
+    in_three_days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][
+        (today.weekday() + 3) % 7
+    ]
+    closed_today = open_all_day(creditor, timezone)
+    policy = dict(closed_today.data["policy"])
+    policy["send_window"] = {"start": "00:00", "end": "23:59", "days": [in_three_days]}
+    closed_today = creditor_updated(
+        datetime.now(UTC), creditor=creditor, timezone=timezone, policy=policy
+    )
+    await processes.start()
+    await produce(producer, [closed_today, open_all_day(other, timezone)])
+    await produce(producer, overdue_debtor(creditor, "d", today))
+    await produce(producer, overdue_debtor(other, "e", today)[:1])
+    await eventually(
+        lambda: (
+            collection_of(engine, creditor, "d") is not None
+            and collection_of(engine, other, "e") is not None
+            and caught_up_everywhere(engine)
+        ),
+        "both debtors applied and the consumer caught up",
+    )
+
+    # The consumer stops at a fact of another creditor's debtor, whose row
+    # the test holds; the payment behind it stays unread.
+    with engine.connect() as holder, holder.begin():
+        holder.execute(
+            sa.select(CollectionRow.__table__)
+            .where(CollectionRow.__table__.c.debtor_id == "e")
+            .with_for_update()
+        )
+        await produce(producer, overdue_debtor(other, "e", today)[:1])
+        await eventually(lambda: waiting_on_a_lock(engine), "the consumer to wait")
+        payment = payment_received(
+            datetime.now(UTC), creditor=creditor, debtor="d", number="INV-d"
+        )
+        await produce(producer, [payment])
+        await asyncio.sleep(2.5)  # SPEC §6: recorded two seconds before the moment
+        await produce(producer, [open_all_day(creditor, timezone)])
+        await eventually(
+            lambda: open_every_day(engine, creditor), "the new window to be applied"
+        )
+        await asyncio.sleep(2.0)  # four ticks of the timer loop
+        held_back = outbox_contacts(engine)
+    await eventually(lambda: applied(engine, payment), "the payment to be applied")
+    await eventually(lambda: due_timers(engine) == 0, "the timer to fire")
+    await published.everything_from(engine)
+
+    of_d = [
+        e.type for e in published.envelopes(COLLECTIONS_EVENTS.name) if e.debtor == "d"
+    ]
+    assert held_back == []
+    assert outbox_contacts(engine) == []
+    assert of_d == ["case.opened", "case.resolved"]

@@ -1,4 +1,4 @@
-"""Timers wait for the consumers of ledger.events: the rule, and the service on SQLite."""
+"""Timers wait for the consumers of ledger.events: the rule, and the service."""
 
 import logging
 from collections.abc import Iterator
