@@ -57,6 +57,7 @@ from tests.support.scheduler import (
     creditor_updated,
     debtor_upserted,
     invoice_issued,
+    outbox,
     payment_received,
 )
 
@@ -614,11 +615,11 @@ async def test_a_payment_still_unread_when_its_contact_falls_due_prevents_it(
     await produce(producer, overdue_debtor(other, "e", today)[:1])
     await eventually(
         lambda: (
-            collection_of(engine, creditor, "d") is not None
-            and collection_of(engine, other, "e") is not None
+            collection_of(engine, other, "e") is not None
+            and [e.type for e in outbox(engine) if e.debtor == "d"] == ["case.opened"]
             and caught_up_everywhere(engine)
         ),
-        "both debtors applied and the consumer caught up",
+        "both debtors applied, the case opened, and the consumer caught up",
     )
 
     # The consumer stops at a fact of another creditor's debtor, whose row
