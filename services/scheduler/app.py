@@ -17,6 +17,7 @@ from faststream.kafka.annotations import KafkaMessage
 from pydantic import ValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from services.scheduler.catch_up import LedgerProgress
 from services.scheduler.service import Scheduler
 from services.scheduler.settings import SchedulerSettings
 from shared.clock import SystemClock
@@ -88,9 +89,10 @@ DESCRIPTIONS = {
 
 
 def ledger_follower(
-    scheduler: Scheduler, dead_letters: DeadLetters
+    scheduler: Scheduler, dead_letters: DeadLetters, progress: LedgerProgress
 ) -> Callable[[KafkaMessage], Awaitable[None]]:
-    """The handler of `ledger.events`: a poll's events applied in one go."""
+    """The handler of `ledger.events`: a poll's events applied in one go, and
+    noted in `progress` once their transaction has committed."""
 
     async def follow_ledger(message: KafkaMessage) -> None:
         """A change to a debtor's receivables, as the ledger recorded it."""
@@ -108,6 +110,7 @@ def ledger_follower(
             envelopes.append(envelope)
             payloads.append(payload)
         if not envelopes:
+            progress.done(records)
             return
 
         try:
@@ -116,6 +119,7 @@ def ledger_follower(
             )
         except (OperationalError, InterfaceError) as error:
             raise SchedulerUnavailable(type(error).__name__) from error
+        progress.done(records)
         if not logger.isEnabledFor(logging.INFO):
             return
         for envelope, new in zip(envelopes, fresh, strict=True):
@@ -128,9 +132,16 @@ def ledger_follower(
 
 
 def create_app(
-    settings: SchedulerSettings | None = None, *, scheduler: Scheduler | None = None
+    settings: SchedulerSettings | None = None,
+    *,
+    scheduler: Scheduler | None = None,
+    progress: LedgerProgress | None = None,
 ) -> FastStream:
-    """The scheduler's FastStream app, wired to Kafka as `settings` say."""
+    """The scheduler's FastStream app, wired to Kafka as `settings` say.
+
+    `progress` learns which records of `ledger.events` are applied, and
+    reaches the consumer that reads them.
+    """
     settings = settings or SchedulerSettings()
     scheduler = scheduler or Scheduler(
         make_engine(settings.database_url), SystemClock()
@@ -140,9 +151,12 @@ def create_app(
     group = settings.consumer_group
 
     dead_letters = DeadLetters(broker, group)
-    ledger = ledger_follower(scheduler, dead_letters)
+    progress = progress or LedgerProgress()
+    ledger = ledger_follower(scheduler, dead_letters, progress)
     creditors = follower(scheduler.follow_creditor, LEDGER_CREDITORS)
-    subscribe(router, LEDGER_EVENTS, ledger, consumer_group=group, batch_of=BATCH_SIZE)
+    progress.subscriber = subscribe(
+        router, LEDGER_EVENTS, ledger, consumer_group=group, batch_of=BATCH_SIZE
+    )
     subscribe(router, LEDGER_CREDITORS, creditors, consumer_group=group)
     notifier = follower(scheduler.follow_notifier, NOTIFIER_EVENTS)
     subscribe(router, NOTIFIER_EVENTS, notifier, consumer_group=group)

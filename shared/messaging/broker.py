@@ -72,23 +72,25 @@ def subscribe(
     consumer_group: str,
     consumer: ConsumerConfig = CONSUMER,
     batch_of: int | None = None,
-) -> None:
+) -> Any:
     """Subscribe `handler(envelope)` to `topic` in `consumer_group`; note its DLQ.
 
     With `batch_of`, `handler(message)` gets up to that many records a poll, as
     one `KafkaMessage` whose `raw_message` is their tuple, and dead-letters the
-    bad ones itself; the offsets are committed once it returns.
+    bad ones itself; the offsets are committed once it returns. Returns the
+    subscriber, whose `consumer` is the Kafka consumer once the app runs.
     """
     options: dict[str, Any] = consumer.as_kwargs()
     if batch_of is not None:
         options |= {"batch": True, "max_records": batch_of, "decoder": _undecoded}
         options["max_poll_records"] = max(batch_of, consumer.max_poll_records)
-    router.subscriber(
+    subscriber = router.subscriber(
         topic.name,
         group_id=consumer_group,
         description=f"{topic.carries}.",
         **options,
-    )(handler)
+    )
+    subscriber(handler)
     router.publisher(
         dlq_topic(topic.name),
         schema=bytes,
@@ -98,6 +100,7 @@ def subscribe(
             "original bytes and key, with x-dlq-* headers saying why."
         ),
     )
+    return subscriber
 
 
 async def _undecoded(message: Any, decode: Any) -> None:

@@ -1,5 +1,6 @@
 """Throwaway databases for tests: SQLite files, fresh PostgreSQL databases."""
 
+import hashlib
 import os
 import time
 import uuid
@@ -24,6 +25,7 @@ def server_url() -> str:
 
 
 DROP_ATTEMPTS = 20
+_SERVICES = Path(__file__).resolve().parents[2] / "services"
 
 
 @contextmanager
@@ -71,8 +73,15 @@ def _drop(admin: Engine, name: str) -> None:
 
 
 def _migrated_template(connection: Connection, service: str) -> str:
-    """A database at `service`'s head revision, made the first time it is asked for."""
-    name = f"template_{service}_{head_revision(service)}"
+    """A database at `service`'s head revision, made the first time it is asked for.
+
+    Named after the head and a digest of the migrations, so a migration edited
+    in place, or chained anew after a merge, gets a template of its own.
+    """
+    digest = hashlib.sha256()
+    for script in sorted(_SERVICES.joinpath(service).glob("migrations/versions/*.py")):
+        digest.update(script.read_bytes())
+    name = f"template_{service}_{head_revision(service)}_{digest.hexdigest()[:10]}"
     exists = connection.execute(
         text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
     ).first()

@@ -49,7 +49,7 @@ def fact(
 
 
 def debtor_upserted(
-    moment: datetime, *, debtor: str = "d1", **changes: Any
+    moment: datetime, *, debtor: str = "d1", creditor: str = "acme", **changes: Any
 ) -> Envelope:
     data: dict[str, Any] = {
         "name": "Beta GmbH",
@@ -62,7 +62,7 @@ def debtor_upserted(
             "country": "DE",
         },
     } | changes
-    return fact("debtor.upserted", data, moment, debtor=debtor)
+    return fact("debtor.upserted", data, moment, debtor=debtor, creditor=creditor)
 
 
 def invoice_issued(
@@ -73,6 +73,7 @@ def invoice_issued(
     amount: str = "1200.00",
     issued: str = "2026-01-05",
     due: str = "2026-01-19",
+    creditor: str = "acme",
 ) -> Envelope:
     data = {
         "number": number,
@@ -82,7 +83,7 @@ def invoice_issued(
         "amount": amount,
         "balance": amount,
     }
-    return fact("invoice.issued", data, moment, debtor=debtor)
+    return fact("invoice.issued", data, moment, debtor=debtor, creditor=creditor)
 
 
 def payment_received(
@@ -92,6 +93,7 @@ def payment_received(
     number: str = "INV-1",
     amount: str = "1200.00",
     balance_after: str = "0.00",
+    creditor: str = "acme",
 ) -> Envelope:
     data = {
         "payment_id": f"p-{uuid4().hex[:8]}",
@@ -105,7 +107,7 @@ def payment_received(
         "debtor_credit": "0.00",
         "debtor_balance": balance_after,
     }
-    return fact("payment.received", data, moment, debtor=debtor)
+    return fact("payment.received", data, moment, debtor=debtor, creditor=creditor)
 
 
 def outbox(engine: Engine) -> list[Envelope]:

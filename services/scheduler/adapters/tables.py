@@ -123,6 +123,22 @@ class HeldEvent(SchedulerTable, table=True):
     held_at: datetime = Field(sa_type=MOMENT)
 
 
+class LedgerWatermark(SchedulerTable, table=True):
+    """How far one partition of `ledger.events` is applied, as its consumer saw it."""
+
+    __tablename__ = "ledger_watermarks"
+
+    topic: str = Field(primary_key=True, max_length=249)
+    partition: int = Field(primary_key=True)
+    caught_up_at: datetime | None = Field(default=None, sa_type=MOMENT)
+    """The moment of the consumer's last fetch after which it had applied all
+    the broker held; none while it never has."""
+    reported_at: datetime = Field(sa_type=MOMENT)
+    """When the partition's owner last said how far it was: it is alive."""
+    owner: str = Field(max_length=200)
+    """The process that reported, for operators: host and process id."""
+
+
 class IdempotencyKeyRow(IdempotencyRecord, SchedulerTable, table=True):
     """The first response to each `Idempotency-Key` a creditor sent."""
 

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from services.scheduler.adapters.tables import OutboxMessage
 from services.scheduler.app import DESCRIPTION, create_app
+from services.scheduler.catch_up import LedgerProgress, progress_reported
 from services.scheduler.http.routes import scheduler_router
 from services.scheduler.service import Scheduler
 from services.scheduler.service.errors import SchedulerError
@@ -28,7 +29,9 @@ def create_http(settings: SchedulerSettings, *, clock: Clock | None = None) -> F
     """Everything `overdue scheduler serve` runs, on the database `settings` name."""
     clock = clock or SystemClock()
     engine = make_engine(settings.database_url)
-    scheduler = Scheduler(engine, clock)
+    # Timers wait for the consumers of ledger.events to catch up (SPEC §6).
+    scheduler = Scheduler(engine, clock, wait_for_ledger=True)
+    progress = LedgerProgress()
 
     @asynccontextmanager
     async def relay(_: FastAPI) -> AsyncIterator[None]:
@@ -42,12 +45,17 @@ def create_http(settings: SchedulerSettings, *, clock: Clock | None = None) -> F
         async with timers_running(scheduler.fire_due, clock):
             yield
 
+    @asynccontextmanager
+    async def caught_up(_: FastAPI) -> AsyncIterator[None]:
+        async with progress_reported(progress, scheduler.report_caught_up):
+            yield
+
     app = http_app(
-        create_app(settings, scheduler=scheduler),
+        create_app(settings, scheduler=scheduler, progress=progress),
         title=TITLE,
         description=DESCRIPTION,
         version=project_version(),
-        background=[relay, timers],
+        background=[relay, timers, caught_up],
     )
     install_api(app, scheduler)
     return app

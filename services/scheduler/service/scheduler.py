@@ -7,7 +7,7 @@ its envelope id goes to the inbox in the same transaction.
 """
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -26,6 +26,7 @@ from services.scheduler.adapters.tables import (
     CreditorRow,
     HeldEvent,
     IdempotencyKeyRow,
+    LedgerWatermark,
     OutboxMessage,
     ProcessedMessage,
 )
@@ -39,6 +40,7 @@ from services.scheduler.domain.collection import (
     Reachability,
 )
 from services.scheduler.service import timeline, views
+from services.scheduler.service.catch_up import STALE_AFTER, Watermark, horizon
 from services.scheduler.service.effects import Party, describe, event_id
 from services.scheduler.service.errors import (
     AlreadyDisputed,
@@ -143,6 +145,16 @@ class _Work:
     """The outbox rows `_publish` added in this transaction, by event id."""
     recorded: views.Recorded | None = None
     """What a collector's command answers, once `_done` has said it."""
+    locked: set[str] = field(default_factory=set)
+    """Creditors whose lock this transaction holds."""
+    until: datetime | None = None
+    """How far collections advance; `now` unless the ledger's consumers lag."""
+    held: bool = False
+    """The consumers have caught up to no moment yet: nothing advances."""
+
+    @property
+    def target(self) -> datetime:
+        return self.now if self.until is None else self.until
 
 
 class _Repeated(Exception):
@@ -152,9 +164,22 @@ class _Repeated(Exception):
 class Scheduler:
     """Follows the ledger, fires due timers, and writes what the engine decides."""
 
-    def __init__(self, engine: Engine, clock: Clock) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        *,
+        wait_for_ledger: bool = False,
+        stale_after: timedelta = STALE_AFTER,
+    ) -> None:
+        """With `wait_for_ledger`, nothing falls due later than the moment up to
+        which the consumers of `ledger.events` report they have applied it."""
         self.engine = engine
         self.clock = clock
+        self.wait_for_ledger = wait_for_ledger
+        self.stale_after = stale_after
+        self.since = utc(clock.now())
+        self._ignored: tuple[int, ...] = ()
 
     # -- creditors ---------------------------------------------------------
 
@@ -168,6 +193,7 @@ class Scheduler:
         with self._transaction() as session:
             if not _first_time(session, envelope, LEDGER_CREDITORS, now):
                 return False
+            _lock_creditor(session, envelope.creditor)
             data = payload.to_data()
             policy = data.pop("policy", None)
             row = session.get(CreditorRow, envelope.creditor, with_for_update=True)
@@ -188,7 +214,8 @@ class Scheduler:
                 )
             released = 0
             if policy is not None:
-                released = self._release(_Work(session, now), envelope.creditor)
+                work = self._work_up_to_the_ledger(session, now)
+                released = self._release(work, envelope.creditor)
         logger.info(
             "creditor followed",
             extra={"creditor": envelope.creditor, "released": released},
@@ -209,6 +236,7 @@ class Scheduler:
         for event, envelope in zip(held, envelopes, strict=True):
             self._apply(work, envelope, parse_payload(envelope))
             work.session.delete(event)
+        self._advance(work)
         self._save(work)
         return len(held)
 
@@ -292,7 +320,8 @@ class Scheduler:
         now = utc(self.clock.now())
         with self._transaction() as session:
             fresh = _first_times(session, envelopes, LEDGER_EVENTS, now)
-            work = _Work(session, now, careful=careful)
+            work = self._work_up_to_the_ledger(session, now)
+            work.careful = careful
             work.read = _read_collections(
                 session,
                 {
@@ -304,12 +333,27 @@ class Scheduler:
             for envelope, payload, new in zip(envelopes, payloads, fresh, strict=True):
                 if not new:
                     continue
-                if self._creditor(work, envelope.creditor) is None:
+                if self._unknown(work, envelope.creditor):
                     self._hold(session, envelope, now)
                 else:
                     self._apply(work, envelope, payload)
+            self._advance(work)
             self._save(work)
         return fresh
+
+    def _unknown(self, work: _Work, creditor: str) -> bool:
+        """Whether the creditor's policy is unknown, so its events are held.
+
+        Asked again under the creditor's lock: a policy that commits while
+        this poll runs would otherwise miss the events this poll holds.
+        """
+        if self._creditor(work, creditor) is not None:
+            return False
+        if creditor not in work.locked:
+            _lock_creditor(work.session, creditor)
+            work.locked.add(creditor)
+            work.creditors.pop(creditor, None)
+        return self._creditor(work, creditor) is None
 
     @staticmethod
     def _hold(session: Session, envelope: Envelope, now: datetime) -> None:
@@ -325,7 +369,7 @@ class Scheduler:
         logger.info("event held", extra=_ids(envelope))
 
     def _apply(self, work: _Work, envelope: Envelope, payload: Payload) -> None:
-        """One fact, then everything that falls due by now, as the engine says."""
+        """One fact and what it settles at once; what falls due waits for `_advance`."""
         assert envelope.debtor is not None  # parse_payload checked the addressing
         creditor = self._creditor(work, envelope.creditor)
         assert creditor is not None
@@ -373,8 +417,23 @@ class Scheduler:
             )
         elif isinstance(payload, facts.InvoiceWrittenOff):
             effects = collection.invoice_written_off(payload.number, at=at)
-        effects += collection.advance(work.now)
         self._publish(work, creditor, loaded, effects)
+
+    def _advance(self, work: _Work) -> None:
+        """Everything due by now, in each collection the facts changed; with
+        `wait_for_ledger`, due by the moment the consumers have caught up to.
+
+        Called once all the facts at hand are applied, not after each: a
+        payment that comes in the same poll as its invoice is counted
+        before any contact falls due (SPEC §4, at one instant facts first).
+        """
+        if work.held:
+            return
+        for loaded in work.loaded.values():
+            creditor = self._creditor(work, loaded.row.creditor_id)
+            assert creditor is not None
+            advanced = loaded.collection.advance(work.target)
+            self._publish(work, creditor, loaded, advanced)
 
     # -- timers ------------------------------------------------------------
 
@@ -383,6 +442,8 @@ class Scheduler:
 
         Each chunk is claimed and fired in one transaction. On PostgreSQL the
         claim skips rows another worker holds, so no collection fires twice.
+        With `wait_for_ledger`, only timers due by the moment the consumers of
+        `ledger.events` have caught up to fire, and they fire as of it.
         """
         now = utc(now)
         fired = 0
@@ -405,8 +466,9 @@ class Scheduler:
     ) -> list[CollectionRow]:
         """Claim up to `size` due collections and fire them, in one transaction."""
         with self._transaction() as session:
-            rows = self._claim(session, now, size)
-            work = _Work(session, now, careful=careful)
+            work = self._work_up_to_the_ledger(session, now)
+            work.careful = careful
+            rows = [] if work.held else self._claim(session, work.target, size)
             for row in rows:
                 creditor = self._creditor(work, row.creditor_id)
                 if creditor is None:
@@ -416,7 +478,8 @@ class Scheduler:
                     session.add(row)
                     continue
                 loaded = self._adopt(work, creditor, row)
-                self._publish(work, creditor, loaded, loaded.collection.advance(now))
+                advanced = loaded.collection.advance(work.target)
+                self._publish(work, creditor, loaded, advanced)
             self._save(work)
         return rows
 
@@ -431,6 +494,67 @@ class Scheduler:
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         return list(session.exec(query).all())
+
+    # -- how far the ledger's consumers have caught up (SPEC §6) -------------
+
+    def report_caught_up(
+        self, owner: str, partitions: Mapping[int, datetime | None]
+    ) -> None:
+        """Note, per partition of `ledger.events` the owner holds, the moment up
+        to which it has applied the topic; None keeps the last one, and says
+        only that the owner is alive and still behind."""
+        now = utc(self.clock.now())
+        with self._transaction() as session:
+            for partition, caught_up_at in sorted(partitions.items()):
+                key = (LEDGER_EVENTS.name, partition)
+                row = session.get(LedgerWatermark, key, with_for_update=True)
+                if row is None:
+                    row = LedgerWatermark(
+                        topic=LEDGER_EVENTS.name,
+                        partition=partition,
+                        reported_at=now,
+                        owner=owner,
+                    )
+                if caught_up_at is not None:
+                    row.caught_up_at = utc(caught_up_at)
+                row.reported_at, row.owner = now, owner
+                session.add(row)
+
+    def _work_up_to_the_ledger(self, session: Session, now: datetime) -> _Work:
+        """A transaction's work, advancing no further than the consumers have
+        applied `ledger.events` when `wait_for_ledger` is set."""
+        work = _Work(session, now)
+        if not self.wait_for_ledger:
+            return work
+        rows = session.exec(
+            select(LedgerWatermark).where(LedgerWatermark.topic == LEDGER_EVENTS.name)
+        ).all()
+        marks = [
+            Watermark(
+                row.partition,
+                utc(row.caught_up_at) if row.caught_up_at is not None else None,
+                utc(row.reported_at),
+            )
+            for row in rows
+        ]
+        found = horizon(marks, now, self.since, self.stale_after)
+        self._warn_of(found.ignored, found.unreported)
+        work.until = found.until
+        work.held = found.until is None
+        return work
+
+    def _warn_of(self, ignored: tuple[int, ...], unreported: bool) -> None:
+        """Say once, not at every tick, which partitions no longer hold timers."""
+        if unreported and self._ignored != (-1,):
+            logger.warning("no consumer of ledger.events has reported; timers fire")
+            self._ignored = (-1,)
+        elif not unreported and ignored != self._ignored:
+            if ignored:
+                logger.warning(
+                    "ledger.events partitions silent; timers fire without them",
+                    extra={"partitions": list(ignored)},
+                )
+            self._ignored = ignored
 
     # -- the collector API (SPEC §4) ---------------------------------------
 
@@ -659,6 +783,9 @@ class Scheduler:
         or being answered at this instant, records nothing and raises
         `AnsweredBefore` with that answer. A refused command keeps no key.
         """
+        # TODO(#4): a command advances its collection to now, not to the moment
+        # the ledger's consumers have caught up to: a contact due within the
+        # consumers' lag may go out though a payment for it is on its way.
         now = utc(self.clock.now())
         with self._transaction() as session:
             if once is not None:
@@ -941,8 +1068,8 @@ class Scheduler:
             _check_not_enqueued(work.session, work.outbox)
         for loaded in work.loaded.values():
             row, collection = loaded.row, loaded.collection
-            moment = collection.next_moment(work.now)
-            if moment is not None and utc(moment) <= work.now:
+            moment = collection.next_moment(work.target)
+            if not work.held and moment is not None and utc(moment) <= work.target:
                 # The engine leaves nothing due behind `advance`; should it,
                 # a later retry beats firing the same row in a tight loop.
                 logger.warning(
@@ -1127,6 +1254,17 @@ def _keep_key_hashes(session: Session, creditor: str, hashes: list[str]) -> None
             continue
         session.add(ApiKeyRow(hash=stored, creditor_id=creditor))
     session.flush()
+
+
+def _lock_creditor(session: Session, creditor: str) -> None:
+    """Hold the creditor's lock until commit: its policy and its held events
+    are then written one transaction after the other (PostgreSQL; SQLite has
+    one writer at a time already)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+            {"key": f"creditor:{creditor}"},
+        )
 
 
 def _in_outbox(session: Session, event_id: UUID) -> bool:

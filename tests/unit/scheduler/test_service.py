@@ -415,3 +415,33 @@ def test_a_contact_decided_again_is_not_enqueued_twice_and_its_timer_moves_on(
     assert [c["template"] for c in contacts(engine)] == ["pre_due", "reminder"]
     assert after is not None and after.next_moment is not None
     assert utc(after.next_moment) > utc(REMINDER_SLOT)
+
+
+def test_a_payment_in_the_same_poll_as_its_overdue_invoice_leaves_no_contact(
+    scheduler: Scheduler, clock: VirtualClock, engine: Engine
+) -> None:
+    scheduler.follow_creditor(creditor_updated(clock.now()))
+    clock.advance_to(REMINDER_SLOT)
+    poll = [
+        debtor_upserted(clock.now()),
+        invoice_issued(clock.now()),
+        payment_received(clock.now()),
+    ]
+
+    scheduler.follow_ledger_many(poll)
+
+    assert contacts(engine) == []
+    assert [e.type for e in outbox(engine)] == []
+
+
+def test_an_overdue_invoice_alone_in_a_poll_brings_its_reminder_at_once(
+    scheduler: Scheduler, clock: VirtualClock, engine: Engine
+) -> None:
+    scheduler.follow_creditor(creditor_updated(clock.now()))
+    clock.advance_to(REMINDER_SLOT)
+
+    scheduler.follow_ledger_many(
+        [debtor_upserted(clock.now()), invoice_issued(clock.now())]
+    )
+
+    assert [c["template"] for c in contacts(engine)] == ["reminder"]

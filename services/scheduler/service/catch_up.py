@@ -1,0 +1,69 @@
+"""Up to which moment timers may fire: the ledger's events before it are applied.
+
+SPEC §6: a payment the ledger recorded two seconds or more before a
+contact's moment prevents the contact. A timer therefore waits until every
+consumer of `ledger.events` has applied what the broker held at its moment.
+Each consumer reports, per partition it owns, the moment of its last fetch
+after which it had applied everything; the slowest partition bounds all.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+STALE_AFTER = timedelta(seconds=30)
+"""A partition whose owner has not reported for this long is taken as orphaned.
+
+Three times the consumer's session timeout: a dead owner's partitions have
+been handed over, and their new owner has reported, well within it.
+"""
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """One partition's progress, as its owner last reported it."""
+
+    partition: int
+    caught_up_at: datetime | None
+    reported_at: datetime
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """Timers due by `until` may fire; none may while `until` is None."""
+
+    until: datetime | None
+    ignored: tuple[int, ...] = ()
+    """Partitions whose owner went silent, left out so firing goes on."""
+    unreported: bool = False
+    """No consumer has reported yet, and the wait for one is over."""
+
+
+def horizon(
+    marks: Sequence[Watermark],
+    now: datetime,
+    since: datetime,
+    stale_after: timedelta = STALE_AFTER,
+) -> Horizon:
+    """The moment up to which the consumers have applied `ledger.events`.
+
+    - The slowest partition bounds it, and `now` does.
+    - A partition never caught up (its owner is still reading its backlog)
+      holds every timer: `until` is None.
+    - A partition whose owner has been silent for `stale_after` is left
+      out. Silence counts from `since` at the earliest, the start of the
+      caller: after a restart the consumers get that long to report.
+    - With no partition reported at all, nothing fires for `stale_after`
+      from `since`; then timers fire as if the consumers were current.
+    """
+    if not marks:
+        if now - since <= stale_after:
+            return Horizon(None)
+        return Horizon(now, unreported=True)
+
+    live = [m for m in marks if now - max(m.reported_at, since) <= stale_after]
+    ignored = tuple(sorted(m.partition for m in marks if m not in live))
+    moments = [m.caught_up_at for m in live]
+    if any(moment is None for moment in moments):
+        return Horizon(None, ignored)
+    return Horizon(min([now, *(m for m in moments if m is not None)]), ignored)
