@@ -783,9 +783,6 @@ class Scheduler:
         or being answered at this instant, records nothing and raises
         `AnsweredBefore` with that answer. A refused command keeps no key.
         """
-        # TODO(#4): a command advances its collection to now, not to the moment
-        # the ledger's consumers have caught up to: a contact due within the
-        # consumers' lag may go out though a payment for it is on its way.
         now = utc(self.clock.now())
         with self._transaction() as session:
             if once is not None:
@@ -799,7 +796,7 @@ class Scheduler:
                 )
                 if first is not None:
                     raise AnsweredBefore(first)
-            work = _Work(session, now)
+            work = self._work_up_to_the_ledger(session, now)
             creditor = self._creditor(work, creditor_id)
             row = (
                 session.get(CollectionRow, (creditor_id, debtor), with_for_update=True)
@@ -837,9 +834,12 @@ class Scheduler:
         kind: str,
         id_: str | None,
     ) -> views.Recorded:
-        """Publish what the command and the moment bring; say what was recorded."""
+        """Publish what the command brings, and what falls due by the moment the
+        ledger's consumers have caught up to (the timer loop sends the rest);
+        say what was recorded."""
         collection = loaded.collection
-        self._publish(work, creditor, loaded, effects + collection.advance(work.now))
+        due = [] if work.held else collection.advance(work.target)
+        self._publish(work, creditor, loaded, effects + due)
         latest = collection.cases[-1] if collection.cases else None
         moment = collection.next_moment(work.now)
         logger.info(
