@@ -381,7 +381,9 @@ class Collection:
         self.dispute_log.append(
             Dispute(len(self.dispute_log) + 1, number, reason, opened_at=at)
         )
-        if self.policy.dispute.acknowledge:
+        # An escalated case is the agency's: nothing automated tells the debtor.
+        handed_over = self.case is not None and self.case.state is CaseState.ESCALATED
+        if self.policy.dispute.acknowledge and not handed_over:
             self.acks_owed.append(number)
         return []
 
@@ -456,9 +458,14 @@ class Collection:
     def escalated(self, *, at: datetime) -> list[Effect]:
         """A collector hands the case to the agency now; automated contacts stop."""
         case = self._open_case()
+        self._hand_over(case)
+        return [CaseEscalated(case.id, at, "collector")]
+
+    def _hand_over(self, case: Case) -> None:
+        """Escalated, the case is the agency's: automated contacts stop (SPEC §3)."""
         case.state = CaseState.ESCALATED
         case.promise = case.plan = None
-        return [CaseEscalated(case.id, at, "collector")]
+        self.acks_owed.clear()
 
     def noted(self, author: str, text: str, *, at: datetime) -> list[Effect]:
         """A collector's note, kept with the current case (or the last one)."""
@@ -692,7 +699,7 @@ class Collection:
         case.next_stage += 1
 
         if stage.action == "escalate":
-            case.state = CaseState.ESCALATED
+            self._hand_over(case)
             return [CaseEscalated(case.id, at, "ladder", stage.stage)]
 
         case.last_demand_on = self.calendar.local_date(at)

@@ -608,6 +608,31 @@ def test_a_collector_can_escalate_at_once_and_the_ladder_stops():
         promised(c, "1200.00", "2026-02-20", at("2026-01-27"))
 
 
+def test_a_dispute_of_an_escalated_case_is_not_acknowledged_automatically():
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    run_until(c, at("2026-03-05", "09:00"), at("2026-01-05"))
+
+    c.dispute_opened("INV-1", at=at("2026-03-05", "09:01"), reason="Not delivered")
+    effects = run_until(c, at("2026-06-01"), at("2026-03-05", "09:01"))
+
+    assert c.case is not None and c.case.state is CaseState.ESCALATED
+    assert contacts(effects) == []
+
+
+def test_an_acknowledgement_still_owed_when_a_collector_escalates_is_not_sent():
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    issue(c, "INV-2", "300.00", "2026-01-06", "2026-01-20")
+    run_until(c, at("2026-01-26", "18:00"), at("2026-01-06"))
+
+    c.dispute_opened("INV-2", at=at("2026-01-26", "18:00"), reason="Goods damaged")
+    c.escalated(at=at("2026-01-26", "18:30"))
+    effects = run_until(c, at("2026-06-01"), at("2026-01-26", "18:30"))
+
+    assert contacts(effects) == []
+
+
 def test_a_bounced_address_sends_the_next_stage_by_letter():
     c = collection()
     issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
