@@ -465,6 +465,7 @@ class Collection:
         """Escalated, the case is the agency's: automated contacts stop (SPEC §3)."""
         case.state = CaseState.ESCALATED
         case.promise = case.plan = None
+        case.paused_until = None
         self.acks_owed.clear()
 
     def noted(self, author: str, text: str, *, at: datetime) -> list[Effect]:
@@ -814,7 +815,9 @@ class Collection:
         case = self.case
         assert case is not None
         case.paused_until = None
-        if case.promise is None and case.plan is None:
+        # Only a pause reopens: an escalated case stays the agency's.
+        held = case.promise is not None or case.plan is not None
+        if case.state is CaseState.PAUSED and not held:
             case.state = CaseState.OPEN
         return []
 

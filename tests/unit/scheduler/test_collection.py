@@ -608,6 +608,19 @@ def test_a_collector_can_escalate_at_once_and_the_ladder_stops():
         promised(c, "1200.00", "2026-02-20", at("2026-01-27"))
 
 
+def test_a_case_escalated_during_a_pause_stays_escalated_when_the_pause_ends():
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    run_until(c, at("2026-01-26"), at("2026-01-05"))
+    c.paused(date(2026, 3, 2), at=at("2026-01-26"))
+
+    c.escalated(at=at("2026-01-27"))
+    effects = run_until(c, at("2026-06-01"), at("2026-01-27"))
+
+    assert c.case is not None and c.case.state is CaseState.ESCALATED
+    assert contacts(effects) == []
+
+
 def test_a_dispute_of_an_escalated_case_is_not_acknowledged_automatically():
     c = collection()
     issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
