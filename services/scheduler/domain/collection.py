@@ -632,6 +632,7 @@ class Collection:
             day = self.calendar.local_date(now)
             steps.append(_Step(self.calendar.slot(day, now), "promise_confirmation"))
         check = promise.pay_by + timedelta(days=self.policy.promise.grace_days)
+        check = self._after_pause(case, check)
         steps.append(_Step(self.calendar.slot(check, now), "promise_check"))
         return steps
 
@@ -647,8 +648,16 @@ class Collection:
             steps.append(_Step(self.calendar.slot(day, now), "installment_due"))
         due = plan.installments[plan.met].due_on
         check = due + timedelta(days=self.policy.plan.grace_days)
+        check = self._after_pause(case, check)
         steps.append(_Step(self.calendar.slot(check, now), "installment_check"))
         return steps
+
+    @staticmethod
+    def _after_pause(case: Case, day: date) -> date:
+        """A check that falls in a collector's pause waits for the pause's date."""
+        if case.paused_until is None:
+            return day
+        return max(day, case.paused_until)
 
     def _resumption(self, now: datetime) -> _Step | None:
         case = self.case
@@ -735,7 +744,7 @@ class Collection:
         case = self.case
         assert case is not None and case.promise is not None
         promise, case.promise = case.promise, None
-        case.state = CaseState.OPEN
+        self._release(case)
         paid = self.account.paid.get(promise.currency, Decimal(0))
         case.last_demand_on = self.calendar.local_date(at)
         since = paid - promise.paid_before
@@ -790,7 +799,7 @@ class Collection:
             return []
 
         case.plan = None
-        case.state = CaseState.OPEN
+        self._release(case)
         case.last_demand_on = self.calendar.local_date(at)
         completed = paid >= owed
         self._conclude(case, "plan", "completed" if completed else "broken")
@@ -815,11 +824,22 @@ class Collection:
         case = self.case
         assert case is not None
         case.paused_until = None
-        # Only a pause reopens: an escalated case stays the agency's.
-        held = case.promise is not None or case.plan is not None
+        self._release(case)
+        return []
+
+    @staticmethod
+    def _release(case: Case) -> None:
+        """The ladder goes on once no promise, plan or pause holds it.
+
+        Only a paused case reopens: an escalated one stays the agency's.
+        """
+        held = (
+            case.promise is not None
+            or case.plan is not None
+            or case.paused_until is not None
+        )
         if case.state is CaseState.PAUSED and not held:
             case.state = CaseState.OPEN
-        return []
 
     def _acknowledge(self, number: str, at: datetime) -> list[Effect]:
         self.acks_owed.remove(number)

@@ -23,6 +23,7 @@ from services.scheduler.domain.collection import (
     Installment,
     NoOpenCase,
     PlanEnded,
+    PromiseChecked,
     Reachability,
 )
 from shared.policy import load_policy
@@ -606,6 +607,41 @@ def test_a_collector_can_escalate_at_once_and_the_ladder_stops():
     assert contacts(effects) == []
     with pytest.raises(NoOpenCase):
         promised(c, "1200.00", "2026-02-20", at("2026-01-27"))
+
+
+def test_a_plan_broken_during_a_pause_is_said_when_the_pause_ends():
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    run_until(c, at("2026-01-26"), at("2026-01-05"))
+    c.paused(date(2026, 3, 2), at=at("2026-01-26"))
+
+    agreed(c, at("2026-01-27"), ("2026-02-13", "600.00"))
+    effects = run_until(c, at("2026-03-10"), at("2026-01-27"))
+
+    # Checked at slot(03-02), not at slot(02-15) within the pause.
+    assert contacts(effects) == [
+        ("2026-02-10T09:00:00+01:00", "installment_due", "600.00"),
+        ("2026-03-02T09:00:00+01:00", "plan_broken", "1200.00"),
+        ("2026-03-09T09:00:00+01:00", "second", "1200.00"),
+    ]
+
+
+def test_a_promise_kept_during_a_pause_leaves_the_ladder_held_until_its_date():
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    run_until(c, at("2026-01-26"), at("2026-01-05"))
+    c.paused(date(2026, 3, 2), at=at("2026-01-26"))
+    promised(c, "200.00", "2026-02-10", at("2026-01-27"))
+    run_until(c, at("2026-02-09"), at("2026-01-27"))
+
+    pay_money(c, at("2026-02-09"), "200.00", INV_1="1000.00")
+    effects = run_until(c, at("2026-03-10"), at("2026-02-09"))
+
+    kept = [
+        (e.at.isoformat(), e.kept) for e in effects if isinstance(e, PromiseChecked)
+    ]
+    assert kept == [("2026-03-02T09:00:00+01:00", True)]
+    assert contacts(effects) == [("2026-03-09T09:00:00+01:00", "second", "1000.00")]
 
 
 def test_a_case_escalated_during_a_pause_stays_escalated_when_the_pause_ends():
