@@ -383,7 +383,9 @@ class Collection:
         )
         # An escalated case is the agency's: nothing automated tells the debtor.
         handed_over = self.case is not None and self.case.state is CaseState.ESCALATED
-        if self.policy.dispute.acknowledge and not handed_over:
+        # One acknowledgement owed per invoice: it names the dispute open then.
+        owed = number in self.acks_owed
+        if self.policy.dispute.acknowledge and not handed_over and not owed:
             self.acks_owed.append(number)
         return []
 

@@ -362,6 +362,22 @@ def test_a_disputed_invoice_is_acknowledged_and_left_out_of_the_demand():
     ]
 
 
+def test_a_dispute_opened_again_before_its_acknowledgement_is_acknowledged_once():
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    run_until(c, at("2026-01-22", "18:00"), at("2026-01-05"))
+    c.dispute_opened("INV-1", at=at("2026-01-22", "18:00"), reason="Not delivered")
+    c.dispute_resolved("INV-1", "rejected", at=at("2026-01-22", "18:10"))
+
+    c.dispute_opened("INV-1", at=at("2026-01-22", "18:20"), reason="Damaged")
+    effects = run_until(c, at("2026-01-24"), at("2026-01-22", "18:20"))
+
+    acks = [e for e in effects if isinstance(e, ContactDue)]
+    assert [(a.due_at.isoformat(), a.step) for a in acks] == [
+        ("2026-01-23T09:00:00+01:00", "dispute_ack:INV-1:2")
+    ]
+
+
 def test_while_only_disputed_invoices_are_overdue_the_ladder_holds():
     c = collection()
     issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
