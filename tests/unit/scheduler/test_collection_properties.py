@@ -304,7 +304,8 @@ class Hold:
     case_id: str
     kind: str
     number: int
-    start: datetime
+    start: int
+    """How many effects had been seen when it was recorded."""
     until: datetime | None = None
     """A pause's end: the start of its local date."""
 
@@ -402,21 +403,23 @@ def record(
     if fact.kind == "promise":
         assert fact.day is not None
         effects = c.promise_recorded(fact.amount, fact.day, at=at)
-        assert c.case is not None and c.case.promise is not None
-        trace.holds.append(Hold(c.case.id, "promise", c.case.promise.number, at))
+        case, start = c.case, len(trace.seen)
+        assert case is not None and case.promise is not None
+        trace.holds.append(Hold(case.id, "promise", case.promise.number, start))
         return effects
     if fact.kind == "plan":
         plan = [Installment(d, a) for d, a in fact.installments]
         effects = c.plan_agreed(plan, at=at)
-        assert c.case is not None and c.case.plan is not None
-        trace.holds.append(Hold(c.case.id, "plan", c.case.plan.number, at))
+        case, start = c.case, len(trace.seen)
+        assert case is not None and case.plan is not None
+        trace.holds.append(Hold(case.id, "plan", case.plan.number, start))
         return effects
     if fact.kind == "pause":
         assert fact.day is not None
         effects = c.paused(fact.day, at=at)
         assert c.case is not None
         until = datetime.combine(fact.day, time(0), world.zone)
-        trace.holds.append(Hold(c.case.id, "pause", 0, at, until))
+        trace.holds.append(Hold(c.case.id, "pause", 0, len(trace.seen), until))
         return effects
     if fact.kind == "escalate":
         return c.escalated(at=at)
@@ -524,25 +527,31 @@ def anchor(bills: tuple[Bill, ...]) -> Bill | None:
     return min(chaseable, key=lambda b: (b.due_on, b.number), default=None)
 
 
-def hold_end(trace: Trace, hold: Hold) -> datetime:
-    """When a hold stops holding: checked, replaced, ended, or its date come."""
-    ends = [hold.until] if hold.until is not None else []
+def hold_end(trace: Trace, hold: Hold) -> int:
+    """Where a hold stops holding: checked, replaced, ended, or its date come.
+
+    Effects come in the order they happen, so a hold is a stretch of the list.
+    """
+    ends = [len(trace.seen)]
     later = trace.holds[trace.holds.index(hold) + 1 :]
     for other in later:
         # A promise or plan replaces either; a pause replaces a pause.
         replaces = (other.kind == "pause") == (hold.kind == "pause")
         if other.case_id == hold.case_id and replaces:
             ends.append(other.start)
-    for effect in trace.effects:
-        if case_of(effect) != hold.case_id or moment_of(effect) < hold.start:
+    for index in range(hold.start, len(trace.seen)):
+        effect = trace.seen[index].effect
+        if hold.until is not None and moment_of(effect) >= hold.until:
+            ends.append(index)
+        if case_of(effect) != hold.case_id:
             continue
         checked = (hold.kind == "promise" and isinstance(effect, PromiseChecked)) or (
             hold.kind == "plan" and isinstance(effect, PlanEnded)
         )
         ended = isinstance(effect, CaseResolved | CaseEscalated)
         if ended or (checked and getattr(effect, hold.kind) == hold.number):
-            ends.append(effect.at)  # type: ignore[union-attr]
-    return min(ends, default=datetime.max.replace(tzinfo=UTC))
+            ends.append(index)
+    return min(ends)
 
 
 # -- the invariants -------------------------------------------------------------------
@@ -626,14 +635,11 @@ def assert_a_resolved_or_escalated_case_hears_nothing_but_thanks(
 def assert_no_demand_while_a_promise_plan_or_pause_holds(
     world: World, trace: Trace
 ) -> None:
-    held = [(hold, hold_end(trace, hold)) for hold in trace.holds]
-    for effect in trace.effects:
-        if not is_demand(world, effect):
-            continue
-        moment = moment_of(effect)
-        for hold, end in held:
-            holding = hold.case_id == case_of(effect) and hold.start <= moment < end
-            assert not holding, (effect, hold, end)
+    for hold in trace.holds:
+        for seen in trace.seen[hold.start : hold_end(trace, hold)]:
+            effect = seen.effect
+            holding = case_of(effect) == hold.case_id and is_demand(world, effect)
+            assert not holding, (effect, hold)
 
 
 def assert_each_contact_demands_what_is_chaseable_and_overdue(
