@@ -381,7 +381,11 @@ class Collection:
         self.dispute_log.append(
             Dispute(len(self.dispute_log) + 1, number, reason, opened_at=at)
         )
-        if self.policy.dispute.acknowledge:
+        # An escalated case is the agency's: nothing automated tells the debtor.
+        handed_over = self.case is not None and self.case.state is CaseState.ESCALATED
+        # One acknowledgement owed per invoice: it names the dispute open then.
+        owed = number in self.acks_owed
+        if self.policy.dispute.acknowledge and not handed_over and not owed:
             self.acks_owed.append(number)
         return []
 
@@ -456,9 +460,15 @@ class Collection:
     def escalated(self, *, at: datetime) -> list[Effect]:
         """A collector hands the case to the agency now; automated contacts stop."""
         case = self._open_case()
+        self._hand_over(case)
+        return [CaseEscalated(case.id, at, "collector")]
+
+    def _hand_over(self, case: Case) -> None:
+        """Escalated, the case is the agency's: automated contacts stop (SPEC §3)."""
         case.state = CaseState.ESCALATED
         case.promise = case.plan = None
-        return [CaseEscalated(case.id, at, "collector")]
+        case.paused_until = None
+        self.acks_owed.clear()
 
     def noted(self, author: str, text: str, *, at: datetime) -> list[Effect]:
         """A collector's note, kept with the current case (or the last one)."""
@@ -624,6 +634,7 @@ class Collection:
             day = self.calendar.local_date(now)
             steps.append(_Step(self.calendar.slot(day, now), "promise_confirmation"))
         check = promise.pay_by + timedelta(days=self.policy.promise.grace_days)
+        check = self._after_pause(case, check)
         steps.append(_Step(self.calendar.slot(check, now), "promise_check"))
         return steps
 
@@ -639,8 +650,16 @@ class Collection:
             steps.append(_Step(self.calendar.slot(day, now), "installment_due"))
         due = plan.installments[plan.met].due_on
         check = due + timedelta(days=self.policy.plan.grace_days)
+        check = self._after_pause(case, check)
         steps.append(_Step(self.calendar.slot(check, now), "installment_check"))
         return steps
+
+    @staticmethod
+    def _after_pause(case: Case, day: date) -> date:
+        """A check that falls in a collector's pause waits for the pause's date."""
+        if case.paused_until is None:
+            return day
+        return max(day, case.paused_until)
 
     def _resumption(self, now: datetime) -> _Step | None:
         case = self.case
@@ -692,7 +711,7 @@ class Collection:
         case.next_stage += 1
 
         if stage.action == "escalate":
-            case.state = CaseState.ESCALATED
+            self._hand_over(case)
             return [CaseEscalated(case.id, at, "ladder", stage.stage)]
 
         case.last_demand_on = self.calendar.local_date(at)
@@ -727,7 +746,7 @@ class Collection:
         case = self.case
         assert case is not None and case.promise is not None
         promise, case.promise = case.promise, None
-        case.state = CaseState.OPEN
+        self._release(case)
         paid = self.account.paid.get(promise.currency, Decimal(0))
         case.last_demand_on = self.calendar.local_date(at)
         since = paid - promise.paid_before
@@ -782,7 +801,7 @@ class Collection:
             return []
 
         case.plan = None
-        case.state = CaseState.OPEN
+        self._release(case)
         case.last_demand_on = self.calendar.local_date(at)
         completed = paid >= owed
         self._conclude(case, "plan", "completed" if completed else "broken")
@@ -807,9 +826,22 @@ class Collection:
         case = self.case
         assert case is not None
         case.paused_until = None
-        if case.promise is None and case.plan is None:
-            case.state = CaseState.OPEN
+        self._release(case)
         return []
+
+    @staticmethod
+    def _release(case: Case) -> None:
+        """The ladder goes on once no promise, plan or pause holds it.
+
+        Only a paused case reopens: an escalated one stays the agency's.
+        """
+        held = (
+            case.promise is not None
+            or case.plan is not None
+            or case.paused_until is not None
+        )
+        if case.state is CaseState.PAUSED and not held:
+            case.state = CaseState.OPEN
 
     def _acknowledge(self, number: str, at: datetime) -> list[Effect]:
         self.acks_owed.remove(number)

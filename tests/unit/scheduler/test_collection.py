@@ -23,6 +23,7 @@ from services.scheduler.domain.collection import (
     Installment,
     NoOpenCase,
     PlanEnded,
+    PromiseChecked,
     Reachability,
 )
 from shared.policy import load_policy
@@ -361,6 +362,22 @@ def test_a_disputed_invoice_is_acknowledged_and_left_out_of_the_demand():
     ]
 
 
+def test_a_dispute_opened_again_before_its_acknowledgement_is_acknowledged_once():
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    run_until(c, at("2026-01-22", "18:00"), at("2026-01-05"))
+    c.dispute_opened("INV-1", at=at("2026-01-22", "18:00"), reason="Not delivered")
+    c.dispute_resolved("INV-1", "rejected", at=at("2026-01-22", "18:10"))
+
+    c.dispute_opened("INV-1", at=at("2026-01-22", "18:20"), reason="Damaged")
+    effects = run_until(c, at("2026-01-24"), at("2026-01-22", "18:20"))
+
+    acks = [e for e in effects if isinstance(e, ContactDue)]
+    assert [(a.due_at.isoformat(), a.step) for a in acks] == [
+        ("2026-01-23T09:00:00+01:00", "dispute_ack:INV-1:2")
+    ]
+
+
 def test_while_only_disputed_invoices_are_overdue_the_ladder_holds():
     c = collection()
     issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
@@ -606,6 +623,79 @@ def test_a_collector_can_escalate_at_once_and_the_ladder_stops():
     assert contacts(effects) == []
     with pytest.raises(NoOpenCase):
         promised(c, "1200.00", "2026-02-20", at("2026-01-27"))
+
+
+def test_a_plan_broken_during_a_pause_is_said_when_the_pause_ends():
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    run_until(c, at("2026-01-26"), at("2026-01-05"))
+    c.paused(date(2026, 3, 2), at=at("2026-01-26"))
+
+    agreed(c, at("2026-01-27"), ("2026-02-13", "600.00"))
+    effects = run_until(c, at("2026-03-10"), at("2026-01-27"))
+
+    # Checked at slot(03-02), not at slot(02-15) within the pause.
+    assert contacts(effects) == [
+        ("2026-02-10T09:00:00+01:00", "installment_due", "600.00"),
+        ("2026-03-02T09:00:00+01:00", "plan_broken", "1200.00"),
+        ("2026-03-09T09:00:00+01:00", "second", "1200.00"),
+    ]
+
+
+def test_a_promise_kept_during_a_pause_leaves_the_ladder_held_until_its_date():
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    run_until(c, at("2026-01-26"), at("2026-01-05"))
+    c.paused(date(2026, 3, 2), at=at("2026-01-26"))
+    promised(c, "200.00", "2026-02-10", at("2026-01-27"))
+    run_until(c, at("2026-02-09"), at("2026-01-27"))
+
+    pay_money(c, at("2026-02-09"), "200.00", INV_1="1000.00")
+    effects = run_until(c, at("2026-03-10"), at("2026-02-09"))
+
+    kept = [
+        (e.at.isoformat(), e.kept) for e in effects if isinstance(e, PromiseChecked)
+    ]
+    assert kept == [("2026-03-02T09:00:00+01:00", True)]
+    assert contacts(effects) == [("2026-03-09T09:00:00+01:00", "second", "1000.00")]
+
+
+def test_a_case_escalated_during_a_pause_stays_escalated_when_the_pause_ends():
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    run_until(c, at("2026-01-26"), at("2026-01-05"))
+    c.paused(date(2026, 3, 2), at=at("2026-01-26"))
+
+    c.escalated(at=at("2026-01-27"))
+    effects = run_until(c, at("2026-06-01"), at("2026-01-27"))
+
+    assert c.case is not None and c.case.state is CaseState.ESCALATED
+    assert contacts(effects) == []
+
+
+def test_a_dispute_of_an_escalated_case_is_not_acknowledged_automatically():
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    run_until(c, at("2026-03-05", "09:00"), at("2026-01-05"))
+
+    c.dispute_opened("INV-1", at=at("2026-03-05", "09:01"), reason="Not delivered")
+    effects = run_until(c, at("2026-06-01"), at("2026-03-05", "09:01"))
+
+    assert c.case is not None and c.case.state is CaseState.ESCALATED
+    assert contacts(effects) == []
+
+
+def test_an_acknowledgement_still_owed_when_a_collector_escalates_is_not_sent():
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    issue(c, "INV-2", "300.00", "2026-01-06", "2026-01-20")
+    run_until(c, at("2026-01-26", "18:00"), at("2026-01-06"))
+
+    c.dispute_opened("INV-2", at=at("2026-01-26", "18:00"), reason="Goods damaged")
+    c.escalated(at=at("2026-01-26", "18:30"))
+    effects = run_until(c, at("2026-06-01"), at("2026-01-26", "18:30"))
+
+    assert contacts(effects) == []
 
 
 def test_a_bounced_address_sends_the_next_stage_by_letter():
