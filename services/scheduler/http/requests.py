@@ -72,7 +72,8 @@ class NoteRequest(Part):
 
 
 class PauseRequest(Part):
-    """Hold the ladder until a date; nothing automated goes out before it."""
+    """Hold the ladder until a date: no demand goes out before it (confirmations,
+    acknowledgements and installment reminders still do)."""
 
     until: date = Field(description="The first local date the ladder may act again.")
     note: Text | None = None
