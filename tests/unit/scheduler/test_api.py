@@ -1,7 +1,5 @@
 """The collector API on SQLite: commands, their refusals, the timeline, the forecast."""
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,10 +10,7 @@ from sqlalchemy import Engine
 from services.scheduler.http.app import api_app
 from services.scheduler.service import Scheduler
 from shared.clock import VirtualClock
-from shared.db.engine import make_engine
-from shared.db.migrations import upgrade
 from shared.http.keys import hash_key
-from tests.support.databases import sqlite_url
 from tests.support.scheduler import (
     at,
     contacts,
@@ -39,20 +34,6 @@ PLAN = {
 DISPUTE = {"invoice": "INV-1", "reason": "goods damaged"}
 NOTE = {"author": "Kim", "text": "called, will pay soon"}
 PAUSE = {"until": "2026-02-02"}
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    url = sqlite_url(tmp_path)
-    upgrade("scheduler", url)
-    engine = make_engine(url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock(at("2026-01-05", "08:00"))
 
 
 @pytest.fixture

@@ -1,9 +1,7 @@
 """Timers wait for the consumers of ledger.events: the rule, and the service."""
 
 import logging
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -11,9 +9,6 @@ from sqlalchemy import Engine
 from services.scheduler.service import Scheduler
 from services.scheduler.service.catch_up import STALE_AFTER, Watermark, horizon
 from shared.clock import VirtualClock
-from shared.db.engine import make_engine
-from shared.db.migrations import upgrade
-from tests.support.databases import sqlite_url
 from tests.support.scheduler import (
     at,
     contacts,
@@ -91,20 +86,6 @@ def test_with_no_report_at_all_nothing_fires_until_the_wait_is_over() -> None:
 
 
 # -- the service on SQLite, its clock injected ---------------------------------------
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    url = sqlite_url(tmp_path)
-    upgrade("scheduler", url)
-    engine = make_engine(url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock(at("2026-01-05", "08:00"))
 
 
 @pytest.fixture

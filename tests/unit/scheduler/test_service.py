@@ -1,8 +1,6 @@
 """The scheduler's service on SQLite: facts in, timers fired, the outbox written."""
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -12,11 +10,8 @@ from services.scheduler.adapters.tables import CollectionRow
 from services.scheduler.service import Scheduler
 from services.scheduler.service.scheduler import utc
 from shared.clock import VirtualClock
-from shared.db.engine import make_engine
-from shared.db.migrations import upgrade
 from shared.events import Envelope
 from shared.events.ids import contact_id
-from tests.support.databases import sqlite_url
 from tests.support.scheduler import (
     at,
     collection_row,
@@ -31,20 +26,6 @@ from tests.support.scheduler import (
 
 REMINDER_SLOT = at("2026-01-20", "09:00")
 """Invoice INV-1 falls due on Monday 19 January; the reminder goes a day later."""
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    url = sqlite_url(tmp_path)
-    upgrade("scheduler", url)
-    engine = make_engine(url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock(at("2026-01-05", "08:00"))
 
 
 @pytest.fixture
