@@ -29,6 +29,9 @@ def test_the_demo_walks_through_the_ledger_and_the_scheduler_on_the_real_stack(
     assert "replayed: true" in " ".join(out.split())
     assert "GET /v1/cases on the scheduler" in out
     assert "d-1001#1" in out
-    assert "reminder" in out and "escalate" in out
+    # Which stage comes next depends on the hour the demo runs; the agency
+    # comes within the forecast's 60 days whatever the hour.
+    assert any(stage in out for stage in ("reminder", "second", "final"))
+    assert "escalate" in out
     assert "ledger.inbound.dlq: Invalid JSON" in out
     assert "does not match the invoice currency" in " ".join(out.split())
