@@ -32,8 +32,15 @@ ID_FIELDS: tuple[str, ...] = (
     "retry_in",
     "dlq_topic",
     "positions",
+    "partitions",
+    "topics",
+    "pid",
+    "exit_code",
+    "count",
+    "fired",
+    "released",
 )
-"""The `extra` keys a record may carry; all are ids or routing facts."""
+"""The `extra` keys a record may carry; all are ids, routing facts or counts."""
 
 _HANDLER_NAME = "overdue"
 

@@ -100,8 +100,11 @@ async def report_progress(
             found = await progress.caught_up()
             if found:
                 await asyncio.to_thread(report, me, found)
-        except Exception:
-            logger.warning("reporting ledger progress failed, retry scheduled")
+        except Exception as exc:
+            logger.warning(
+                "reporting ledger progress failed, retry scheduled",
+                extra={"error": type(exc).__name__, "retry_in": tick},
+            )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), tick)
 
