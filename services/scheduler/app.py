@@ -99,6 +99,7 @@ def ledger_follower(
         records: Sequence[ConsumerRecord[Any, Any]] = message.raw_message
         envelopes: list[Envelope] = []
         payloads: list[Payload] = []
+        partitions: list[int] = []
         for record in records:
             try:
                 envelope = Envelope.from_bytes(record.value or b"")
@@ -109,13 +110,14 @@ def ledger_follower(
                 continue
             envelopes.append(envelope)
             payloads.append(payload)
+            partitions.append(record.partition)
         if not envelopes:
             progress.done(records)
             return
 
         try:
             fresh = await anyio.to_thread.run_sync(
-                scheduler.follow_ledger_many, envelopes, payloads
+                scheduler.follow_ledger_many, envelopes, payloads, partitions
             )
         except (OperationalError, InterfaceError) as error:
             raise SchedulerUnavailable(type(error).__name__) from error

@@ -101,6 +101,9 @@ class CollectionRow(SchedulerTable, table=True):
     """The latest case's state, written with `state`; none before the first case."""
     case_stage: str | None = Field(default=None, max_length=100)
     """The ladder stage the latest case sends next; none when it sends no more."""
+    ledger_partition: int | None = None
+    """The partition of `ledger.events` the debtor's events come on: only its
+    consumer's progress bounds this timer. None until an event says."""
     version: int = 0
     updated_at: datetime = Field(sa_type=MOMENT)
 

@@ -7,8 +7,8 @@ Each consumer reports, per partition it owns, the moment of its last fetch
 after which it had applied everything; the slowest partition bounds all.
 """
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 STALE_AFTER = timedelta(seconds=30)
@@ -37,6 +37,10 @@ class Horizon:
     """Partitions whose owner went silent, left out so firing goes on."""
     unreported: bool = False
     """No consumer has reported yet, and the wait for one is over."""
+    by_partition: Mapping[int, datetime | None] = field(default_factory=dict)
+    """Each live partition's own horizon (None while it is behind): a debtor's
+    events are all on its partition, so only that one bounds its timers.
+    `until` bounds a collection whose partition is not known."""
 
 
 def horizon(
@@ -47,7 +51,8 @@ def horizon(
 ) -> Horizon:
     """The moment up to which the consumers have applied `ledger.events`.
 
-    - The slowest partition bounds it, and `now` does.
+    - The slowest partition bounds it, and `now` does; each live partition's
+      own moment is given too, for the collections known to be on it.
     - A partition never caught up (its owner is still reading its backlog)
       holds every timer: `until` is None.
     - A partition whose owner has been silent for `stale_after` is left
@@ -63,7 +68,12 @@ def horizon(
 
     live = [m for m in marks if now - max(m.reported_at, since) <= stale_after]
     ignored = tuple(sorted(m.partition for m in marks if m not in live))
-    moments = [m.caught_up_at for m in live]
+    own = {
+        m.partition: None if m.caught_up_at is None else min(m.caught_up_at, now)
+        for m in live
+    }
+    moments = list(own.values())
     if any(moment is None for moment in moments):
-        return Horizon(None, ignored)
-    return Horizon(min([now, *(m for m in moments if m is not None)]), ignored)
+        return Horizon(None, ignored, by_partition=own)
+    until = min([now, *(m for m in moments if m is not None)])
+    return Horizon(until, ignored, by_partition=own)

@@ -151,10 +151,21 @@ class _Work:
     """How far collections advance; `now` unless the ledger's consumers lag."""
     held: bool = False
     """The consumers have caught up to no moment yet: nothing advances."""
+    by_partition: Mapping[int, datetime | None] = field(default_factory=dict)
+    """How far each partition's consumer has caught up, for the collections
+    known to be on it; None while it is behind."""
 
     @property
     def target(self) -> datetime:
         return self.now if self.until is None else self.until
+
+    def target_of(self, row: CollectionRow) -> datetime | None:
+        """How far this collection may advance: its partition's moment if it is
+        known and reported, else the slowest partition's; None: not yet."""
+        number = row.ledger_partition
+        if number is not None and number in self.by_partition:
+            return self.by_partition[number]
+        return None if self.held else self.target
 
 
 class _Repeated(Exception):
@@ -296,24 +307,31 @@ class Scheduler:
         self,
         envelopes: Sequence[Envelope],
         payloads: Sequence[Payload] | None = None,
+        partitions: Sequence[int] | None = None,
     ) -> list[bool]:
         """Apply a poll's ledger events in order, in one transaction; say of each
         whether it was new. Each collection is read and written once for all.
 
         `payloads` are the envelopes' parsed already, if the caller has them;
-        otherwise a malformed event is refused here, before anything."""
+        otherwise a malformed event is refused here, before anything.
+        `partitions` are those the envelopes came on, kept with each collection
+        so that only its partition's progress bounds its timer."""
         if payloads is None:
             payloads = [parse_payload(envelope) for envelope in envelopes]
+        came_on: Sequence[int | None] = (
+            partitions if partitions is not None else [None] * len(envelopes)
+        )
         try:
-            return self._follow_ledger_many(envelopes, payloads, careful=False)
+            return self._follow_ledger_many(envelopes, payloads, came_on, careful=False)
         except (_Repeated, sa.exc.IntegrityError):
             # An effect decided twice, or another worker's rows: look each up.
-            return self._follow_ledger_many(envelopes, payloads, careful=True)
+            return self._follow_ledger_many(envelopes, payloads, came_on, careful=True)
 
     def _follow_ledger_many(
         self,
         envelopes: Sequence[Envelope],
         payloads: Sequence[Payload],
+        partitions: Sequence[int | None],
         *,
         careful: bool,
     ) -> list[bool]:
@@ -330,13 +348,18 @@ class Scheduler:
                     if new and e.debtor is not None
                 },
             )
-            for envelope, payload, new in zip(envelopes, payloads, fresh, strict=True):
+            for envelope, payload, partition, new in zip(
+                envelopes, payloads, partitions, fresh, strict=True
+            ):
                 if not new:
                     continue
                 if self._unknown(work, envelope.creditor):
                     self._hold(session, envelope, now)
-                else:
-                    self._apply(work, envelope, payload)
+                    continue
+                self._apply(work, envelope, payload)
+                if partition is not None:
+                    row = work.loaded[(envelope.creditor, str(envelope.debtor))].row
+                    row.ledger_partition = partition
             self._advance(work)
             self._save(work)
         return fresh
@@ -427,12 +450,13 @@ class Scheduler:
         payment that comes in the same poll as its invoice is counted
         before any contact falls due (SPEC §4, at one instant facts first).
         """
-        if work.held:
-            return
         for loaded in work.loaded.values():
+            target = work.target_of(loaded.row)
+            if target is None:
+                continue
             creditor = self._creditor(work, loaded.row.creditor_id)
             assert creditor is not None
-            advanced = loaded.collection.advance(work.target)
+            advanced = loaded.collection.advance(target)
             self._publish(work, creditor, loaded, advanced)
 
     # -- timers ------------------------------------------------------------
@@ -468,7 +492,7 @@ class Scheduler:
         with self._transaction() as session:
             work = self._work_up_to_the_ledger(session, now)
             work.careful = careful
-            rows = [] if work.held else self._claim(session, work.target, size)
+            rows = self._claim(session, work, size)
             for row in rows:
                 creditor = self._creditor(work, row.creditor_id)
                 if creditor is None:
@@ -477,17 +501,23 @@ class Scheduler:
                     row.next_moment = None
                     session.add(row)
                     continue
+                target = work.target_of(row)
+                assert target is not None  # the claim took only rows due by theirs
                 loaded = self._adopt(work, creditor, row)
-                advanced = loaded.collection.advance(work.target)
+                advanced = loaded.collection.advance(target)
                 self._publish(work, creditor, loaded, advanced)
             self._save(work)
         return rows
 
     @staticmethod
-    def _claim(session: Session, now: datetime, size: int) -> list[CollectionRow]:
+    def _claim(session: Session, work: _Work, size: int) -> list[CollectionRow]:
+        """The earliest collections due, each by its own partition's moment."""
+        due = _due_by(work)
+        if due is None:
+            return []
         query = (
             select(CollectionRow)
-            .where(col(CollectionRow.next_moment) <= now)
+            .where(due)
             .order_by(col(CollectionRow.next_moment))
             .limit(size)
         )
@@ -541,6 +571,7 @@ class Scheduler:
         self._warn_of(found.ignored, found.unreported)
         work.until = found.until
         work.held = found.until is None
+        work.by_partition = found.by_partition
         return work
 
     def _warn_of(self, ignored: tuple[int, ...], unreported: bool) -> None:
@@ -838,7 +869,8 @@ class Scheduler:
         ledger's consumers have caught up to (the timer loop sends the rest);
         say what was recorded."""
         collection = loaded.collection
-        due = [] if work.held else collection.advance(work.target)
+        target = work.target_of(loaded.row)
+        due = [] if target is None else collection.advance(target)
         self._publish(work, creditor, loaded, effects + due)
         latest = collection.cases[-1] if collection.cases else None
         moment = collection.next_moment(work.now)
@@ -1068,8 +1100,9 @@ class Scheduler:
             _check_not_enqueued(work.session, work.outbox)
         for loaded in work.loaded.values():
             row, collection = loaded.row, loaded.collection
-            moment = collection.next_moment(work.target)
-            if not work.held and moment is not None and utc(moment) <= work.target:
+            target = work.target_of(row)
+            moment = collection.next_moment(target or work.now)
+            if target is not None and moment is not None and utc(moment) <= target:
                 # The engine leaves nothing due behind `advance`; should it,
                 # a later retry beats firing the same row in a tight loop.
                 logger.warning(
@@ -1210,6 +1243,27 @@ def _first_time(
     # here, then fails, instead of applying it too.
     session.flush()
     return True
+
+
+def _due_by(work: _Work) -> sa.ColumnElement[bool] | None:
+    """Which timers have come: on a reported partition, by that partition's
+    moment; elsewhere (partition unknown or not reported), by the slowest's.
+    None when no timer may fire."""
+    partition = col(CollectionRow.ledger_partition)
+    moment = col(CollectionRow.next_moment)
+    due: list[sa.ColumnElement[bool]] = [
+        sa.and_(partition == number, moment <= until)
+        for number, until in sorted(work.by_partition.items())
+        if until is not None
+    ]
+    if not work.held and not work.by_partition:
+        due.append(moment <= work.target)
+    elif not work.held:
+        others = sa.or_(
+            partition.is_(None), partition.not_in(sorted(work.by_partition))
+        )
+        due.append(sa.and_(others, moment <= work.target))
+    return sa.or_(*due) if due else None
 
 
 def _check_not_enqueued(session: Session, ours: dict[UUID, OutboxRecord]) -> None:

@@ -15,6 +15,7 @@ from tests.support.scheduler import (
     creditor_updated,
     debtor_upserted,
     invoice_issued,
+    outbox,
     payment_received,
 )
 
@@ -199,3 +200,45 @@ def test_without_waiting_for_the_ledger_timers_fire_at_now_as_before(
     fired = scheduler.fire_due(REMINDER_SLOT)
 
     assert fired == 1
+
+
+def test_each_partition_bounds_only_the_timers_of_the_debtors_on_it():
+    marks = [
+        Watermark(0, REMINDER_SLOT + SECOND, REMINDER_SLOT),
+        Watermark(1, None, REMINDER_SLOT),
+    ]
+
+    found = horizon(marks, REMINDER_SLOT + 2 * SECOND, REMINDER_SLOT)
+
+    assert found.until is None
+    assert found.by_partition == {0: REMINDER_SLOT + SECOND, 1: None}
+
+
+def reminded(engine: Engine) -> list[str | None]:
+    return [e.debtor for e in outbox(engine) if e.data.get("template") == "reminder"]
+
+
+def test_a_debtor_waits_only_for_the_consumer_of_its_own_partition(
+    scheduler: Scheduler, clock: VirtualClock, engine: Engine
+) -> None:
+    scheduler.report_caught_up("test", {0: clock.now(), 1: clock.now()})
+    scheduler.follow_creditor(creditor_updated(clock.now()))
+    scheduler.follow_ledger_many(
+        [
+            debtor_upserted(clock.now(), debtor="d1"),
+            invoice_issued(clock.now(), debtor="d1"),
+            debtor_upserted(clock.now(), debtor="d2"),
+            invoice_issued(clock.now(), debtor="d2", number="INV-2"),
+        ],
+        partitions=[0, 0, 1, 1],
+    )
+    clock.advance_to(REMINDER_SLOT + 2 * SECOND)
+    scheduler.report_caught_up("test", {0: REMINDER_SLOT + SECOND, 1: None})
+
+    scheduler.fire_due(clock.now())
+    while_one_lags = reminded(engine)
+    scheduler.report_caught_up("test", {1: REMINDER_SLOT + SECOND})
+    scheduler.fire_due(clock.now())
+
+    assert while_one_lags == ["d1"]
+    assert reminded(engine) == ["d1", "d2"]
