@@ -7,8 +7,7 @@ from datetime import UTC, date, datetime
 from uuid import UUID, uuid4
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -18,6 +17,7 @@ from services.ledger.service import Ledger
 from services.ledger.settings import LedgerSettings
 from shared.clock import SystemClock
 from shared.db.engine import make_engine
+from shared.devstack.topics import skip_to_end
 from shared.events import Envelope
 from shared.events.inbound import (
     InboundDebtorUpserted,
@@ -53,7 +53,7 @@ def creditor(ledger: Ledger) -> str:
 async def running(kafka_bootstrap: str, ledger: Ledger):
     """The ledger's app in a consumer group of this run, from the topic's end."""
     group = f"overdue-ledger-test-{uuid4()}"
-    await _start_at_the_end(kafka_bootstrap, group)
+    await skip_to_end(kafka_bootstrap, group, LEDGER_INBOUND.name)
     app = create_app(
         LedgerSettings(kafka_bootstrap_servers=kafka_bootstrap, consumer_group=group),
         ledger=ledger,
@@ -181,29 +181,6 @@ async def test_a_payment_in_another_currency_lands_in_the_dlq_naming_the_field(
     assert "payment.received" not in _outbox_types(ledger)
 
 
-async def _start_at_the_end(bootstrap: str, group: str) -> None:
-    """Commit the group at the topic's end, so it skips earlier runs' records."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        [description] = await admin.describe_topics([LEDGER_INBOUND.name])
-    finally:
-        await admin.close()
-    partitions = [
-        TopicPartition(LEDGER_INBOUND.name, p["partition"])
-        for p in description["partitions"]
-    ]
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        await consumer.commit(await consumer.end_offsets(partitions))
-    finally:
-        await consumer.stop()
-
-
 async def _dead_letters_of(bootstrap: str, group: str, count: int) -> list:
     reader = AIOKafkaConsumer(
         LEDGER_INBOUND.dlq,
@@ -250,7 +227,7 @@ async def test_one_bad_fact_in_a_batch_is_dead_lettered_and_the_others_recorded(
     refused, first, second = paid("P-9", "USD"), paid("P-1", "EUR"), paid("P-2", "EUR")
     malformed = b'{"id": "not an envelope"}'
     group = f"overdue-ledger-test-{uuid4()}"
-    await _start_at_the_end(kafka_bootstrap, group)
+    await skip_to_end(kafka_bootstrap, group, LEDGER_INBOUND.name)
     # All sent before the consumer starts: its first poll takes them as one batch.
     await _send(producer, debtor, issued, first, refused)
     await producer.send_and_wait(LEDGER_INBOUND.name, malformed, key=b"x")

@@ -2,7 +2,6 @@
 
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -17,7 +16,6 @@ from services.scheduler.service.views import Recorded
 from shared.clock import VirtualClock
 from shared.db.engine import make_engine
 from shared.http.keys import hash_key
-from tests.support.databases import fresh_postgres_database
 from tests.support.scheduler import (
     at,
     creditor_updated,
@@ -31,19 +29,6 @@ pytestmark = pytest.mark.integration
 KEY = "odk_acme-test-key"
 PROMISE = {"amount": "1200.00", "promised_on": "2026-02-10"}
 HEADERS = {"Authorization": f"Bearer {KEY}", "Idempotency-Key": "same-instant"}
-
-
-@pytest.fixture
-def database_url() -> Iterator[str]:
-    with fresh_postgres_database(migrated_for="scheduler") as url:
-        yield url
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

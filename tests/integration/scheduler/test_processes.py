@@ -42,7 +42,7 @@ from services.scheduler.adapters.tables import (
     OutboxMessage,
     ProcessedMessage,
 )
-from shared.db.engine import make_engine
+from shared.devstack.topics import skip_to_end
 from shared.events import Envelope
 from shared.events.ids import contact_id
 from shared.topics import (
@@ -52,7 +52,6 @@ from shared.topics import (
     LEDGER_EVENTS,
     NOTIFIER_EVENTS,
 )
-from tests.support.databases import fresh_postgres_database
 from tests.support.scheduler import (
     creditor_updated,
     debtor_upserted,
@@ -138,32 +137,11 @@ def today(timezone: str) -> date:
 
 
 @pytest.fixture
-def database_url() -> Iterator[str]:
-    with fresh_postgres_database(migrated_for="scheduler") as url:
-        yield url
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[sa.Engine]:
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
 async def group(kafka_bootstrap: str) -> str:
     """A consumer group of this test alone, committed at the end of its inputs."""
     group = f"overdue-scheduler-it-{uuid4().hex[:10]}"
-    partitions = await _partitions(kafka_bootstrap, INPUTS)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=kafka_bootstrap, group_id=group, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        consumer.assign(partitions)
-        await consumer.commit(await consumer.end_offsets(partitions))
-    finally:
-        await consumer.stop()
+    for topic in INPUTS:
+        await skip_to_end(kafka_bootstrap, group, topic)
     return group
 
 

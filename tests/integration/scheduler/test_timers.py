@@ -2,7 +2,6 @@
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine
@@ -10,7 +9,6 @@ from sqlalchemy import Engine
 from services.scheduler.service import Scheduler
 from shared.clock import VirtualClock
 from shared.db.engine import make_engine
-from tests.support.databases import fresh_postgres_database
 from tests.support.scheduler import (
     at,
     contacts,
@@ -24,19 +22,6 @@ pytestmark = pytest.mark.integration
 
 DEBTORS = 200
 REMINDER_SLOT = at("2026-01-20", "09:00")
-
-
-@pytest.fixture
-def database_url() -> Iterator[str]:
-    with fresh_postgres_database(migrated_for="scheduler") as url:
-        yield url
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
 
 
 def many_debtors(scheduler: Scheduler, clock: VirtualClock) -> None:
