@@ -1,0 +1,1 @@
+"""The notifier's rules, free of SMTP, PDF and SQL: fees, references, documents."""
