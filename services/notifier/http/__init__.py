@@ -1,0 +1,1 @@
+"""The notifier's process: consumers, retry and binding loops, relay, health."""
