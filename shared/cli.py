@@ -4,6 +4,7 @@ import typer
 
 from services.ledger.cli import app as ledger_app
 from services.notifier.cli import app as notifier_app
+from services.notifier.preview import preview
 from services.scheduler.cli import app as scheduler_app
 from shared.contracts_cli import app as contracts_app
 from shared.devstack.cli import app as infra_app
@@ -19,6 +20,7 @@ app.add_typer(scheduler_app, name="scheduler")
 app.add_typer(notifier_app, name="notifier")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(policy_app, name="policy")
+app.command(name="preview")(preview)
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from services.notifier.domain.bounces import BounceReport
 from services.notifier.loops import RETRY_TICK, repeating
 from services.notifier.rendering.templates import Templates
 from services.notifier.service import Notifier
+from services.notifier.service.batches import Binder
 from services.notifier.settings import NotifierSettings
 from shared.clock import Clock, SystemClock
 from shared.db.engine import make_engine
@@ -38,13 +39,14 @@ def create_http(settings: NotifierSettings, *, clock: Clock | None = None) -> Fa
     engine = make_engine(settings.database_url)
     press = LetterPress(settings.letter_workers)
     mailer = SmtpPool.from_settings(settings)
+    print_room = PrintRoom(settings.letters_dir)
     notifier = Notifier(
         engine,
         clock,
         templates=Templates(overrides=settings.template_overrides),
         press=press,
         mailer=mailer,
-        print_room=PrintRoom(settings.letters_dir),
+        print_room=print_room,
         envelope_sender=settings.envelope_sender,
         max_attempts=settings.max_attempts,
         concurrency=settings.concurrency,
@@ -70,8 +72,10 @@ def create_http(settings: NotifierSettings, *, clock: Clock | None = None) -> Fa
         async with repeating(notifier.retry_due, RETRY_TICK, "contact retries"):
             yield
 
+    binder = Binder(engine, clock, print_room)
+
     async def bind() -> int:
-        return len(await anyio.to_thread.run_sync(notifier.bind_batches))
+        return len(await anyio.to_thread.run_sync(binder.bind))
 
     @asynccontextmanager
     async def binding(_: FastAPI) -> AsyncIterator[None]:

@@ -17,10 +17,10 @@ the next try, with the same Message-ID, and logs that it did.
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from email.message import EmailMessage
 from typing import Any, Protocol
@@ -33,7 +33,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlmodel import Session, col, select
 
-from services.notifier.adapters.print_room import BatchEntry, PrintRoom, batch_name
+from services.notifier.adapters.print_room import PrintRoom, batch_name
 from services.notifier.adapters.tables import (
     ContactRow,
     CreditorRow,
@@ -42,7 +42,6 @@ from services.notifier.adapters.tables import (
     InvoiceRow,
     LetterRow,
     OutboxMessage,
-    PrintBatchRow,
 )
 from services.notifier.domain import late_fees
 from services.notifier.domain.delivery import (
@@ -66,6 +65,7 @@ from services.notifier.rendering.mime import Attachment, compose_email
 from services.notifier.rendering.pdf import RenderedPdf
 from services.notifier.rendering.templates import RenderedEmail
 from services.notifier.service import projection
+from services.notifier.service.transactions import transaction, utc
 from shared.clock import Clock
 from shared.events import Envelope, Payload, parse_payload
 from shared.events import notifier as outcomes
@@ -110,13 +110,6 @@ class Mailer(Protocol):
         recipients: Sequence[str],
         contact_id: str | None = None,
     ) -> object: ...
-
-
-def utc(moment: datetime) -> datetime:
-    """`moment` in UTC: SQLite keeps a timestamp's wall time and drops its offset."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
 
 
 @dataclass
@@ -506,96 +499,10 @@ class Notifier:
         )
         return True
 
-    # -- print batches ------------------------------------------------------
-
-    def bind_batches(self, *, through: date | None = None) -> list[PrintBatchRow]:
-        """Bind each creditor's letters of every day before today (or through
-        `through`) whose batch is missing or lacks a letter that joined since."""
-        now = utc(self.clock.now())
-        bound = []
-        with self._transaction() as session:
-            days = session.exec(
-                select(LetterRow.creditor_id, LetterRow.day, sa.func.count()).group_by(
-                    col(LetterRow.creditor_id), col(LetterRow.day)
-                )
-            ).all()
-            for creditor_id, day, count in days:
-                if not self._day_over(session, creditor_id, day, now, through):
-                    continue
-                batch = session.get(PrintBatchRow, (creditor_id, day))
-                if batch is not None and batch.letters == count:
-                    continue
-                bound.append(self._bind(session, creditor_id, day, batch, now))
-        return bound
-
-    def _day_over(
-        self,
-        session: Session,
-        creditor_id: str,
-        day: date,
-        now: datetime,
-        through: date | None,
-    ) -> bool:
-        if through is not None:
-            return day <= through
-        creditor = session.get(CreditorRow, creditor_id)
-        timezone = ZoneInfo(creditor.profile["timezone"]) if creditor else UTC
-        return day < now.astimezone(timezone).date()
-
-    def _bind(
-        self,
-        session: Session,
-        creditor_id: str,
-        day: date,
-        batch: PrintBatchRow | None,
-        now: datetime,
-    ) -> PrintBatchRow:
-        letters = session.exec(
-            select(LetterRow)
-            .where(LetterRow.creditor_id == creditor_id, LetterRow.day == day)
-            .order_by(col(LetterRow.created_at), col(LetterRow.contact_id))
-        ).all()
-        entries = [
-            BatchEntry(
-                letter.contact_id,
-                letter.debtor_id,
-                letter.template,
-                letter.pages,
-                letter.path,
-            )
-            for letter in letters
-        ]
-        written = self.print_room.bind(creditor_id, day, entries)
-        if batch is None:
-            batch = PrintBatchRow(
-                creditor_id=creditor_id,
-                day=day,
-                letters=0,
-                pages=0,
-                path=written.path,
-                manifest=written.manifest,
-                built_at=now,
-            )
-            session.add(batch)
-        batch.letters, batch.pages, batch.built_at = written.letters, written.pages, now
-        batch.path, batch.manifest = written.path, written.manifest
-        logger.info(
-            "print batch bound",
-            extra={
-                "creditor": creditor_id,
-                "count": written.letters,
-                "pages": written.pages,
-            },
-        )
-        return batch
-
     # -- persistence ----------------------------------------------------------
 
-    @contextmanager
-    def _transaction(self) -> Iterator[Session]:
-        """A session that commits when the block ends, or rolls back on an error."""
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
-            yield session
+    def _transaction(self) -> AbstractContextManager[Session]:
+        return transaction(self.engine)
 
     def _claim(self, contact_id: str, now: datetime) -> _Job | None:
         """Take a contact's lease, and read what a try needs, in one transaction."""
@@ -647,7 +554,7 @@ class Notifier:
             standing={
                 i.number: Standing(Decimal(i.balance), i.written_off) for i in invoices
             },
-            statement=_statement(invoices, contact.currency),
+            statement=statement_of(invoices, contact.currency),
             done=done,
         )
 
@@ -826,7 +733,7 @@ class Notifier:
             debtor_id=job.debtor_id,
             debtor=details,
             sent_on=sent_on,
-            fees=_fees(contact, profile, sent_on),
+            fees=late_fees_for(contact, profile, sent_on),
             statement=job.statement,
         )
 
@@ -853,7 +760,7 @@ def _outcome_fields(contact: SendContact) -> dict[str, Any]:
     }
 
 
-def _fees(
+def late_fees_for(
     contact: SendContact, profile: CreditorProfile, sent_on: date
 ) -> late_fees.LateFees | None:
     """The stage's statutory fees, when it asks for them and the creditor set them."""
@@ -880,7 +787,7 @@ def _fees(
     )
 
 
-def _statement(
+def statement_of(
     invoices: Sequence[InvoiceRow], currency: str
 ) -> tuple[StatementLine, ...]:
     """The debtor's open invoices in the contact's currency, oldest due first."""
