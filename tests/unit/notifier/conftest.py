@@ -1,0 +1,66 @@
+"""The notifier's database on SQLite, migrated, fakes for what it talks to."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from services.notifier.adapters.print_room import PrintRoom
+from services.notifier.service import Notifier
+from shared.clock import VirtualClock
+from shared.db.engine import make_engine
+from shared.db.migrations import upgrade
+from tests.support.databases import sqlite_url
+from tests.support.notifier import FakeMailer, FakePress, FakeTemplates
+from tests.support.scheduler import at
+
+
+@pytest.fixture
+def notifier_engine(tmp_path: Path) -> Iterator[Engine]:
+    url = sqlite_url(tmp_path)
+    upgrade("notifier", url)
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    """Tuesday 20 January 2026, 09:00 in Berlin: the reminder's slot."""
+    return VirtualClock(at("2026-01-20", "09:00"))
+
+
+@pytest.fixture
+def mailer() -> FakeMailer:
+    return FakeMailer()
+
+
+@pytest.fixture
+def press() -> FakePress:
+    return FakePress()
+
+
+@pytest.fixture
+def templates() -> FakeTemplates:
+    return FakeTemplates()
+
+
+@pytest.fixture
+def notifier(
+    notifier_engine: Engine,
+    clock: VirtualClock,
+    templates: FakeTemplates,
+    press: FakePress,
+    mailer: FakeMailer,
+    tmp_path: Path,
+) -> Notifier:
+    return Notifier(
+        notifier_engine,
+        clock,
+        templates=templates,
+        press=press,
+        mailer=mailer,
+        print_room=PrintRoom(tmp_path / "letters"),
+        max_attempts=3,
+    )
