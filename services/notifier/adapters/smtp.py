@@ -47,6 +47,7 @@ logger = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[None]]
 
 _ENHANCED_STATUS = re.compile(r"^\s*([245]\.\d{1,3}\.\d{1,3})(?![\d.])")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONNECTION_ERRORS = (
     aiosmtplib.SMTPServerDisconnected,
     aiosmtplib.SMTPConnectError,
@@ -405,18 +406,25 @@ def _needs_utf8(sender: str, recipients: Sequence[str]) -> bool:
 
 
 def _check_addresses(sender: str, recipients: Sequence[str]) -> None:
-    """Addresses the client would refuse to put on the wire, refused here for good."""
+    """A bare address without control characters, else refused here for good."""
     if not recipients:
         raise PermanentDeliveryError("no recipient", code=None, stage="rcpt")
     checks: list[tuple[str, Stage]] = [(sender, "mail")]
     checks.extend((recipient, "rcpt") for recipient in recipients)
     for address, stage in checks:
-        try:
-            parse_address(address)
-        except ValueError:
+        if not _fit_for_smtp(address):
             raise PermanentDeliveryError(
                 "address not fit for SMTP", code=None, stage=stage
-            ) from None
+            )
+
+
+def _fit_for_smtp(address: str) -> bool:
+    if _CONTROL.search(address):
+        return False
+    try:
+        return parse_address(address) == address  # the client would alter it
+    except ValueError:
+        return False
 
 
 async def _quit(slot: _Slot) -> None:
