@@ -30,6 +30,8 @@ ID_FIELDS: tuple[str, ...] = (
     "reason",
     "attempt",
     "retry_in",
+    "smtp_code",
+    "smtp_status",
     "dlq_topic",
     "positions",
     "partitions",

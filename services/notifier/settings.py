@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from shared.settings import ServiceSettings
 
@@ -19,6 +19,66 @@ class NotifierSettings(ServiceSettings):
     )
     smtp_port: int = Field(
         default=2525, ge=1, le=65535, description="Its port (2525: the local sink)."
+    )
+    smtp_starttls: bool = Field(
+        default=False,
+        description="Upgrade each connection with STARTTLS, and fail if it can't.",
+    )
+    smtp_tls: bool = Field(
+        default=False,
+        description="Speak TLS from the first byte (implicit TLS, usually port 465).",
+    )
+    smtp_ca_file: str | None = Field(
+        default=None,
+        description="PEM file of the CAs the server's certificate is checked "
+        "against; the system's when unset.",
+    )
+    smtp_username: str | None = Field(
+        default=None, description="Login name; with the password, AUTH on connect."
+    )
+    smtp_password: SecretStr | None = Field(
+        default=None, description="Login password; never logged."
+    )
+    smtp_helo_name: str | None = Field(
+        default=None,
+        description="Name given in EHLO; this host's FQDN when unset.",
+    )
+    smtp_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds to wait for a connection or a reply."
+    )
+    smtp_pool_size: int = Field(
+        default=4, ge=1, description="SMTP connections kept open and reused."
+    )
+    smtp_idle_check: float = Field(
+        default=30.0,
+        ge=0,
+        description="A connection idle longer than this many seconds is "
+        "checked with NOOP before reuse.",
+    )
+    smtp_retries: int = Field(
+        default=4,
+        ge=0,
+        description="Retries of an email after a 4xx reply or a connection error.",
+    )
+    smtp_backoff_base: float = Field(
+        default=1.0, ge=0, description="Seconds before the first retry; doubling."
+    )
+    smtp_backoff_max: float = Field(
+        default=60.0, ge=0, description="Longest wait between two retries, seconds."
+    )
+    envelope_sender: str | None = Field(
+        default=None,
+        description="Envelope sender (MAIL FROM) where bounces go; the "
+        "creditor's From address when unset.",
+    )
+    bounce_host: str = Field(
+        default="127.0.0.1", description="Address the inbound bounce endpoint binds."
+    )
+    bounce_port: int = Field(
+        default=2526,
+        ge=0,
+        le=65535,
+        description="Port of the inbound SMTP endpoint for bounce reports; 0: off.",
     )
 
     letters_dir: Path = Field(

@@ -86,9 +86,11 @@ class FakeMailer:
     ) -> object:
         reply = self.replies.pop(0) if self.replies else "ok"
         if reply == "transient":
-            raise TransientDeliveryError("451 4.3.0")
+            raise TransientDeliveryError("451 4.3.0", code=451, status="4.3.0")
         if reply == "permanent":
-            raise PermanentDeliveryError(550, "5.1.1")
+            raise PermanentDeliveryError(
+                "550 5.1.1", code=550, stage="rcpt", status="5.1.1"
+            )
         self.sent.append(message)
         return None
 

@@ -372,18 +372,7 @@ class Notifier:
                 contact_id=contact.contact_id,
             )
         except PermanentDeliveryError as refusal:
-            bounced = outcomes.ContactBounced(
-                **self._outcome_fields(job),
-                message_id=message_id,
-                detail=str(refusal.code) if refusal.code else "refused",
-            )
-            await self._conclude(
-                job, "email", "bounced", bounced, message_id=message_id
-            )
-            logger.info(
-                "email refused for good", extra={**job.ids, "smtp_code": refusal.code}
-            )
-            return "bounced"
+            return await self._refused(job, refusal, message_id)
         except TransientDeliveryError:
             if job.attempts < self.max_attempts:
                 raise
@@ -405,6 +394,35 @@ class Notifier:
         await self._conclude(job, "email", "sent", sent, message_id=message_id)
         logger.info("email sent", extra=job.ids)
         return "sent"
+
+    async def _refused(
+        self, job: _Job, refusal: PermanentDeliveryError, message_id: str
+    ) -> str:
+        """A 5xx: the address refused is reported bounced; any other refusal
+        (a policy, the sender) fails the email. A letter follows either way."""
+        code = " ".join(str(p) for p in (refusal.code, refusal.status) if p)
+        logger.info(
+            "email refused for good", extra={**job.ids, "smtp_code": refusal.code}
+        )
+        if refusal.address_refused:
+            bounced = outcomes.ContactBounced(
+                **self._outcome_fields(job),
+                message_id=message_id,
+                detail=code or "refused",
+            )
+            await self._conclude(
+                job, "email", "bounced", bounced, message_id=message_id
+            )
+            return "bounced"
+        failed = outcomes.ContactFailed(
+            **self._outcome_fields(job),
+            channel="email",
+            reason="smtp_permanent",
+            detail=code or None,
+            fallback=fallback_after_bounce(job.contact.channels),
+        )
+        await self._conclude(job, "email", "failed", failed, reason="smtp_permanent")
+        return "failed"
 
     async def _letter(self, job: _Job, document: ContactDocument, reach: Reach) -> None:
         """Render the letter into today's print batch, or fail it without an address."""
