@@ -59,6 +59,11 @@ async def follow_ledger(envelope: Envelope) -> None:
     logger.info("ledger event received", extra=log_ids(envelope, LEDGER_EVENTS))
 
 
+# TODO(#5): open `SmtpPool.from_settings` and start `BounceInbox.from_settings`
+# in the app's lifespan, and record a permanent bounce or a refused address as
+# the address invalid, sending that contact by letter (SPEC §5).
+
+
 def create_app(settings: NotifierSettings | None = None) -> FastStream:
     """The notifier's FastStream app, wired to Kafka as `settings` say."""
     settings = settings or NotifierSettings()

@@ -57,6 +57,9 @@ class BounceHandler:
                 extra={**ids, "reason": reason},
             )
             return ACCEPTED
+        # TODO(#5): anyone who reaches the inbox can forge a report for any
+        # contact id; sign the VERP tag (as BATV does) and pass on only reports
+        # whose envelope recipient carries a valid signature.
         if report.contact_id is None:
             logger.info(
                 "permanent bounce names no contact; dropped",

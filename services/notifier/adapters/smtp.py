@@ -72,6 +72,8 @@ class SendReceipt:
 
 def backoff_delay(retry: int, *, base: float, cap: float) -> float:
     """Seconds before retry number `retry` (1 first): base, doubling, at most cap."""
+    # TODO(#5): no jitter yet, so notifiers that failed together retry together;
+    # add a small random spread once more than one notifier shares a server.
     return min(base * 2.0 ** (retry - 1), cap)
 
 
@@ -322,6 +324,8 @@ class SmtpPool:
             slot.idle_since = time.monotonic()
             self._slots.put_nowait(slot)
 
+        # TODO(#5): a recipient refused with 4xx while others were taken is not
+        # retried; the notifier sends one recipient per email, so it never is yet.
         refused = {address: response.code for address, response in errors.items()}
         return refused, reply_summary(250, reply)[0]
 
