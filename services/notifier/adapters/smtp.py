@@ -300,9 +300,11 @@ class SmtpPool:
                     sender, recipients, flat, mail_options=options
                 )
             except aiosmtplib.SMTPRecipientsRefused as exc:
+                if not _still_connected(slot):
+                    slot.discard()  # a 421 closes the session
                 raise _refused(exc) from None
             except aiosmtplib.SMTPResponseException as exc:
-                if not _in_step(slot):
+                if not _still_connected(slot):
                     slot.discard()
                 raise _replied(exc, stage) from None
             except aiosmtplib.SMTPNotSupported as exc:
@@ -361,7 +363,7 @@ class SmtpPool:
         return client
 
 
-def _in_step(slot: _Slot) -> bool:
+def _still_connected(slot: _Slot) -> bool:
     return slot.client is not None and slot.client.is_connected
 
 
