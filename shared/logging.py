@@ -109,6 +109,9 @@ def configure_logging(
     root.addHandler(handler)
     root.setLevel(level.upper() if isinstance(level, str) else level)
 
+    # aiosmtpd writes every envelope address at INFO: personal data.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+
     # faststream and uvicorn bring handlers of their own; ours is the only one.
     for name in ("faststream", "faststream.access", "uvicorn", "uvicorn.access"):
         logger = logging.getLogger(name)

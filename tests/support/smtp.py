@@ -34,8 +34,8 @@ class Received:
 class ScriptedHandler:
     """Answers RCPT and DATA from the scripts first, then takes the message.
 
-    A script entry is a reply line, or `"drop"` to close the connection
-    instead of answering.
+    A script entry is a reply line, `"drop"` to close the connection instead
+    of answering, or `"silence"` to answer 451 only after a second.
     """
 
     rcpt_replies: list[str] = field(default_factory=list)
@@ -43,6 +43,13 @@ class ScriptedHandler:
     received: list[Received] = field(default_factory=list)
     sessions: list[SMTP] = field(default_factory=list)
     logins: list[tuple[str, str]] = field(default_factory=list)
+    noops: int = 0
+
+    async def handle_NOOP(
+        self, server: SMTP, session: Session, envelope: Envelope, arg: str
+    ) -> str:
+        self.noops += 1
+        return "250 2.0.0 OK"
 
     async def handle_RCPT(
         self,
@@ -61,7 +68,11 @@ class ScriptedHandler:
         self, server: SMTP, session: Session, envelope: Envelope
     ) -> str:
         if self.data_replies:
-            return self._scripted(server, self.data_replies.pop(0))
+            reply = self.data_replies.pop(0)
+            if reply == "silence":
+                await asyncio.sleep(1.0)
+                return "451 4.3.0 too late"
+            return self._scripted(server, reply)
         raw = envelope.original_content or b""
         parsed = message_from_bytes(raw, policy=policy.default)
         assert isinstance(parsed, EmailMessage)

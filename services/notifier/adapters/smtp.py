@@ -72,6 +72,8 @@ class SendReceipt:
 
 def backoff_delay(retry: int, *, base: float, cap: float) -> float:
     """Seconds before retry number `retry` (1 first): base, doubling, at most cap."""
+    # TODO(#5): no jitter yet, so notifiers that failed together retry together;
+    # add a small random spread once more than one notifier shares a server.
     return min(base * 2.0 ** (retry - 1), cap)
 
 
@@ -298,9 +300,11 @@ class SmtpPool:
                     sender, recipients, flat, mail_options=options
                 )
             except aiosmtplib.SMTPRecipientsRefused as exc:
+                if not _still_connected(slot):
+                    slot.discard()  # a 421 closes the session
                 raise _refused(exc) from None
             except aiosmtplib.SMTPResponseException as exc:
-                if not _in_step(slot):
+                if not _still_connected(slot):
                     slot.discard()
                 raise _replied(exc, stage) from None
             except aiosmtplib.SMTPNotSupported as exc:
@@ -322,6 +326,8 @@ class SmtpPool:
             slot.idle_since = time.monotonic()
             self._slots.put_nowait(slot)
 
+        # TODO(#5): a recipient refused with 4xx while others were taken is not
+        # retried; the notifier sends one recipient per email, so it never is yet.
         refused = {address: response.code for address, response in errors.items()}
         return refused, reply_summary(250, reply)[0]
 
@@ -357,7 +363,7 @@ class SmtpPool:
         return client
 
 
-def _in_step(slot: _Slot) -> bool:
+def _still_connected(slot: _Slot) -> bool:
     return slot.client is not None and slot.client.is_connected
 
 

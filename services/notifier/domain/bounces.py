@@ -84,6 +84,8 @@ def parse_bounce(
 
 def _parse(raw: bytes, envelope_recipients: Sequence[str]) -> BounceReport | None:
     message = BytesParser(policy=compat32).parsebytes(raw)
+    # TODO(#5): bounces in plain text only (qmail, some old Exim and Exchange
+    # setups) are not read; they are dropped as if no bounce at all.
     if message.get_content_type() != "multipart/report":
         return None
     report_type = str(message.get_param("report-type", "") or "").strip().lower()

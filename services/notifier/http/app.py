@@ -84,19 +84,17 @@ def create_http(settings: NotifierSettings, *, clock: Clock | None = None) -> Fa
 
     async def on_bounce(report: BounceReport) -> None:
         if report.contact_id is not None:
-            await notifier.bounced(report.contact_id, report.detail)
+            status = next((r.status for r in report.recipients if r.permanent), None)
+            await notifier.bounced(report.contact_id, status)
 
     @asynccontextmanager
     async def bounces(_: FastAPI) -> AsyncIterator[None]:
-        if not settings.bounce_port:
+        inbox = BounceInbox.from_settings(settings, on_bounce)
+        if inbox is None:
             yield
             return
-        inbox = BounceInbox(settings.bounce_host, settings.bounce_port, on_bounce)
-        await inbox.start()
-        try:
+        async with inbox:
             yield
-        finally:
-            await inbox.stop()
 
     return http_app(
         create_app(settings, notifier=notifier),

@@ -54,14 +54,14 @@ class Sleeps:
 
 
 def pool_for(port: int, sleep: Sleeps | None = None, **options: object) -> SmtpPool:
-    settings = NotifierSettings(
-        smtp_port=port,
-        smtp_helo_name="notifier.test",
-        smtp_timeout=5.0,
-        smtp_backoff_base=0.01,
-        smtp_backoff_max=0.04,
+    options = {
+        "smtp_helo_name": "notifier.test",
+        "smtp_timeout": 5.0,
+        "smtp_backoff_base": 0.01,
+        "smtp_backoff_max": 0.04,
         **options,
-    )
+    }
+    settings = NotifierSettings(smtp_port=port, **options)
     return SmtpPool.from_settings(settings, sleep=sleep or Sleeps())
 
 
@@ -186,6 +186,36 @@ async def test_a_server_restarted_between_two_emails_gets_the_second_one():
 
     assert receipt.attempts == 1
     assert len(handler.received) == 2
+
+
+async def test_a_server_silent_past_the_timeout_is_left_and_the_email_resent(logs):
+    handler = ScriptedHandler(data_replies=["silence"])
+
+    async with smtp_server(handler) as port, pool_for(port, smtp_timeout=0.2) as pool:
+        receipt = await pool.send(
+            reminder(), sender=SENDER, recipients=[DEBTOR], contact_id=CONTACT
+        )
+
+    assert receipt.attempts == 2
+    assert len(handler.sessions) == 2
+    [warning] = [r for r in logs.records if r.levelno == logging.WARNING]
+    assert warning.reason == "connection failed: SMTPReadTimeoutError"
+
+
+async def test_a_connection_idle_too_long_is_checked_with_noop_before_reuse():
+    handler = ScriptedHandler()
+
+    async with (
+        smtp_server(handler) as port,
+        pool_for(port, smtp_pool_size=1, smtp_idle_check=0.01) as pool,
+    ):
+        await pool.send(reminder(), sender=SENDER, recipients=[DEBTOR])
+        await pool.send(reminder(), sender=SENDER, recipients=[DEBTOR])
+        await asyncio.sleep(0.05)
+        await pool.send(reminder(), sender=SENDER, recipients=[DEBTOR])
+
+    assert handler.noops == 1
+    assert len(handler.sessions) == 1
 
 
 async def test_a_refused_connection_is_retried_until_the_retries_run_out(logs):
