@@ -165,7 +165,9 @@ def letterhead(
 
 def _bank_view(bank: BankDetails) -> BankView:
     iban = bank.iban
-    grouped = " ".join(iban[i : i + 4] for i in range(0, len(iban), 4)) if iban else None
+    grouped = (
+        " ".join(iban[i : i + 4] for i in range(0, len(iban), 4)) if iban else None
+    )
     return BankView(
         account_holder=bank.account_holder,
         iban=grouped,

@@ -82,7 +82,7 @@ class DebtorView:
 
 
 def deadline_for(template: str, sent_on: date) -> date:
-    """The date a demand asks the money by: ten days after a final demand, else seven."""
+    """The date a demand asks the money by: ten days after a final one, else seven."""
     return sent_on + timedelta(days=DEADLINE_DAYS.get(template, DEFAULT_DEADLINE_DAYS))
 
 
@@ -158,7 +158,9 @@ def build_context(
     }
 
 
-def _fees_view(fees: LateFees | None, formats: Formats, country: str) -> FeesView | None:
+def _fees_view(
+    fees: LateFees | None, formats: Formats, country: str
+) -> FeesView | None:
     if fees is None or not fees.invoices:
         return None
 

@@ -1,4 +1,4 @@
-"""What can go wrong while rendering: every error is permanent, a retry changes nothing."""
+"""What can go wrong while rendering: every error is permanent; a retry won't help."""
 
 
 class RenderingError(Exception):
@@ -14,4 +14,4 @@ class NoPostalAddress(RenderingError):
 
 
 class InvalidBranding(RenderingError):
-    """A creditor's `branding.yaml` cannot be read or names a file outside its folder."""
+    """A `branding.yaml` cannot be read, or names a file outside its folder."""

@@ -4,8 +4,8 @@ The locale is the rendered language with the debtor's country (`de_DE`,
 `en_GB`, `en_US`); where CLDR has no such pair, the language alone.
 """
 
+import datetime
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from functools import cache
 
@@ -18,7 +18,7 @@ RATE_EXPONENT = Decimal("0.01")
 
 @cache
 def locale_for(language: str, country: str | None) -> Locale:
-    """The language in the debtor's country where CLDR knows the pair, else the language."""
+    """The language in the debtor's country where CLDR has it, else the language."""
     base = language.replace("-", "_")
     candidates = [base]
     if country and "_" not in base:
@@ -46,11 +46,11 @@ class Formats:
         """`1.200,00 €` in Germany, `€1,200.00` in Britain, `$1,200.00` in the US."""
         return str(format_currency(amount, currency, locale=self.locale))
 
-    def date(self, day: date) -> str:
+    def date(self, day: datetime.date) -> str:
         """A date in a table: `19.01.2026`, `19 Jan 2026`, `Jan 19, 2026`."""
         return str(format_date(day, format="medium", locale=self.locale))
 
-    def long_date(self, day: date) -> str:
+    def long_date(self, day: datetime.date) -> str:
         """A date in a sentence: `19. Januar 2026`, `19 January 2026`."""
         return str(format_date(day, format="long", locale=self.locale))
 

@@ -36,6 +36,7 @@ from shared.events.parties import DebtorDetails, PostalAddress
 
 SENT_ON = date(2026, 3, 2)
 PAY_BY = date(2026, 3, 16)
+MISSED_ON = date(2026, 2, 23)
 ONE_INVOICE_TEMPLATES = ("pre_due", "dispute_ack")
 AMOUNT_TEMPLATES = ("promise_confirmation", "installment_due")
 
@@ -186,7 +187,7 @@ def sample_document(
         currency=creditor.currency,
         amount_due=amount_due,
         invoices=list(invoices),
-        pay_by=PAY_BY if template in AMOUNT_TEMPLATES else None,
+        pay_by=_pay_by(template),
         late_fees=bool(late_fees if late_fees is not None else template == "final"),
     )
 
@@ -200,6 +201,14 @@ def sample_document(
         fees=_fees(creditor, contact) if contact.late_fees else None,
         statement=_statement(),
     )
+
+
+def _pay_by(template: str) -> date | None:
+    if template in AMOUNT_TEMPLATES:
+        return PAY_BY
+    if template in ("promise_broken", "plan_broken"):
+        return MISSED_ON
+    return None
 
 
 def _invoices_for(template: str) -> tuple[DemandedInvoice, ...]:

@@ -1,4 +1,4 @@
-"""The templates: which file renders a contact, with a creditor's overrides and fallbacks.
+"""Which template file renders a contact, with creditors' overrides and fallbacks.
 
 Each template is one file per language, `templates/<language>/<name>.j2`,
 whose prose is written once: it extends the layout it is given (a subject
@@ -138,7 +138,9 @@ class Templates:
         context = build_context(
             document,
             template=choice.template,
-            letterhead=letterhead(document.creditor, branding, logo, logo_type, formats),
+            letterhead=letterhead(
+                document.creditor, branding, logo, logo_type, formats
+            ),
             formats=formats,
             geometry=geometry_for(document.creditor.paper),
         )
@@ -236,7 +238,9 @@ def text_table(rows: Sequence[Sequence[object]], align: str = "") -> str:
     """Rows as aligned plain-text columns; `align` is one `l` or `r` per column."""
     cells = [[str(cell) for cell in row] for row in rows]
     count = max((len(row) for row in cells), default=0)
-    widths = [max((len(r[i]) for r in cells if i < len(r)), default=0) for i in range(count)]
+    widths = [
+        max((len(r[i]) for r in cells if i < len(r)), default=0) for i in range(count)
+    ]
     lines = []
     for row in cells:
         parts = []
