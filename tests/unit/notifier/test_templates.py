@@ -130,8 +130,14 @@ def test_the_second_reminder_sets_a_date_to_pay_by(
 ) -> None:
     email = templates.render_email(sample_document("second", language))
 
-    assert ("9. März 2026" if language == "de" else "9 March 2026") in flat(email.subject)
-    assert "Mahnung" in flat(email.subject) if language == "de" else "reminder" in flat(email.text)
+    assert ("9. März 2026" if language == "de" else "9 March 2026") in flat(
+        email.subject
+    )
+    assert (
+        "Mahnung" in flat(email.subject)
+        if language == "de"
+        else "reminder" in flat(email.text)
+    )
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -149,7 +155,9 @@ def test_the_final_demand_names_its_deadline_the_agency_and_legal_action(
         assert "§ 288 BGB" in flat(email.text)
     else:
         assert email.subject.startswith("Final demand")
-        assert "collection agency" in flat(email.text) and "legal action" in flat(email.text)
+        assert "collection agency" in flat(email.text) and "legal action" in flat(
+            email.text
+        )
         assert "section 288 of the German Civil Code" in flat(email.text)
 
 
