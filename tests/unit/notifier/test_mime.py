@@ -1,4 +1,4 @@
-"""A rendered contact becomes an email with both bodies, the right headers, no injection."""
+"""A rendered contact as an email: both bodies, the right headers, no injection."""
 
 import email
 import email.policy

@@ -2,6 +2,7 @@
 
 import io
 from pathlib import Path
+from typing import NamedTuple
 
 import pdfplumber
 import pytest
@@ -32,16 +33,26 @@ def us_final(templates: Templates) -> RenderedPdf:
     return render_pdf(templates.render_letter(document))
 
 
-def words_mm(pdf: RenderedPdf, page: int = 0) -> list[dict[str, object]]:
+class Word(NamedTuple):
+    """A word on the page and its box, in millimetres from the top-left corner."""
+
+    text: str
+    left: float
+    right: float
+    top: float
+    bottom: float
+
+
+def words_mm(pdf: RenderedPdf, page: int = 0) -> list[Word]:
     with pdfplumber.open(io.BytesIO(pdf.data)) as document:
         return [
-            {
-                "text": w["text"],
-                "left": w["x0"] / POINTS_PER_MM,
-                "right": w["x1"] / POINTS_PER_MM,
-                "top": w["top"] / POINTS_PER_MM,
-                "bottom": w["bottom"] / POINTS_PER_MM,
-            }
+            Word(
+                w["text"],
+                w["x0"] / POINTS_PER_MM,
+                w["x1"] / POINTS_PER_MM,
+                w["top"] / POINTS_PER_MM,
+                w["bottom"] / POINTS_PER_MM,
+            )
             for w in document.pages[page].extract_words()
         ]
 
@@ -57,17 +68,15 @@ def assert_address_in_window(
 ) -> None:
     window = geometry.window
     expected = {word for line in lines for word in line.split()}
-    found = {}
-    for word in words_mm(pdf):
-        inside = (
-            window.left - TOLERANCE <= float(word["left"])  # type: ignore[arg-type]
-            and float(word["right"]) <= window.right + TOLERANCE  # type: ignore[arg-type]
-            and window.top - TOLERANCE <= float(word["top"])  # type: ignore[arg-type]
-            and float(word["bottom"]) <= window.bottom + TOLERANCE  # type: ignore[arg-type]
-        )
-        if inside:
-            found[word["text"]] = word
-    assert expected <= set(found), f"outside the window: {expected - set(found)}"
+    found = {
+        word.text
+        for word in words_mm(pdf)
+        if window.left - TOLERANCE <= word.left
+        and word.right <= window.right + TOLERANCE
+        and window.top - TOLERANCE <= word.top
+        and word.bottom <= window.bottom + TOLERANCE
+    }
+    assert expected <= found, f"outside the window: {expected - found}"
 
 
 def test_the_a4_address_lies_in_the_din_5008_form_b_window(
@@ -76,8 +85,8 @@ def test_the_a4_address_lies_in_the_din_5008_form_b_window(
     lines = ("Beta Werkzeuge GmbH", "Buchhaltung", "Lindenallee 23", "50667 Köln")
 
     assert_address_in_window(a4_final, lines, A4)
-    address = [w for w in words_mm(a4_final) if w["text"] == "Lindenallee"][0]
-    assert float(address["top"]) >= A4.address.top - TOLERANCE  # type: ignore[arg-type]
+    street = next(w for w in words_mm(a4_final) if w.text == "Lindenallee")
+    assert street.top >= A4.address.top - TOLERANCE
 
 
 def test_the_us_letter_address_lies_in_the_number_10_window(
