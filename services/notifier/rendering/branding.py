@@ -109,6 +109,8 @@ def read_branding(folder: Path | None) -> tuple[BrandingFile, bytes | None, str 
 
 def postal_lines(address: PostalAddress, formats: Formats, home: str) -> list[str]:
     """An address as printed: its lines, the town line, and the country if abroad."""
+    # TODO(#5): more than six printed lines do not fit DIN 5008's address zone and
+    # the letter clips them; the ledger should refuse such an address for letters.
     lines = list(address.lines)
     if address.postcode is None:
         lines.append(address.city)
@@ -143,6 +145,9 @@ def letterhead(
     logo_url = None
     if logo is not None and logo_type is not None:
         logo_url = f"data:{logo_type};base64,{base64.b64encode(logo).decode()}"
+    # TODO(#5): a logo file from branding.yaml shows in letters only; emails would
+    # need it inline (multipart/related, cid:), and the profile's logo_url is never
+    # fetched for letters because rendering reads nothing from the network.
     email_logo = profile.branding.logo_url
     return Letterhead(
         name=name,

@@ -38,6 +38,8 @@ SHIPPED_TEMPLATES = Path(__file__).resolve().parents[3] / "templates"
 """The repository's `templates/` folder."""
 
 FALLBACK_LANGUAGE = "en"
+# TODO(#5): only English and German are written; the US consumer-debt notices of
+# Regulation F (validation notice, email opt-out) are not part of these templates.
 GENERIC_DEMAND = "demand"
 """The template of a ladder stage that has none of its own."""
 STATEMENT = "statement"
