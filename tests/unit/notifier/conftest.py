@@ -1,4 +1,5 @@
-"""The notifier's database on SQLite, migrated, fakes for what it talks to."""
+"""The notifier's database on SQLite, migrated; fakes for what it talks to; the
+shipped templates, loaded once for the rendering tests."""
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -7,6 +8,7 @@ import pytest
 from sqlalchemy import Engine
 
 from services.notifier.adapters.print_room import PrintRoom
+from services.notifier.rendering.templates import Templates
 from services.notifier.service import Notifier
 from shared.clock import VirtualClock
 from shared.db.engine import make_engine
@@ -41,8 +43,13 @@ def press() -> FakePress:
     return FakePress()
 
 
+@pytest.fixture(scope="session")
+def templates() -> Templates:
+    return Templates()
+
+
 @pytest.fixture
-def templates() -> FakeTemplates:
+def fake_templates() -> FakeTemplates:
     return FakeTemplates()
 
 
@@ -50,7 +57,7 @@ def templates() -> FakeTemplates:
 def notifier(
     notifier_engine: Engine,
     clock: VirtualClock,
-    templates: FakeTemplates,
+    fake_templates: FakeTemplates,
     press: FakePress,
     mailer: FakeMailer,
     tmp_path: Path,
@@ -58,7 +65,7 @@ def notifier(
     return Notifier(
         notifier_engine,
         clock,
-        templates=templates,
+        templates=fake_templates,
         press=press,
         mailer=mailer,
         print_room=PrintRoom(tmp_path / "letters"),

@@ -276,13 +276,13 @@ async def test_a_contact_due_later_waits_for_its_moment(
 
 async def test_a_template_that_fails_to_render_fails_the_contact(
     notifier: Notifier,
-    templates: FakeTemplates,
+    fake_templates: FakeTemplates,
     mailer: FakeMailer,
     notifier_engine: Engine,
     clock: VirtualClock,
 ) -> None:
     known_debtor(notifier)
-    templates.fail_on = {"email"}
+    fake_templates.fail_on = {"email"}
 
     await deliver(notifier, contact_due(clock.now(), channels=("email",)))
 

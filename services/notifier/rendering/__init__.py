@@ -1,0 +1,1 @@
+"""How a contact looks: templates, email composition, letter and statement PDFs."""
