@@ -48,9 +48,9 @@ def bind(
             through = date.fromisoformat(day)
         except ValueError:
             raise typer.BadParameter("--day: expected YYYY-MM-DD") from None
-    settings = NotifierSettings(
-        **({"database_url": database} if database is not None else {})
-    )
+    settings = NotifierSettings()
+    if database is not None:
+        settings = settings.model_copy(update={"database_url": database})
     upgrade(SERVICE, settings.database_url)
     for batch in bind_now(settings, through=through):
         typer.echo(

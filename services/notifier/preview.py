@@ -176,7 +176,7 @@ def debtor_document(
         contact_id=contact_id(row.creditor_id, debtor, None, f"preview:{template}"),
         step=f"preview:{template}",
         template=template,
-        channels=[channel],  # type: ignore[list-item]
+        channels=[channel],
         language=language or details.language or profile.language,
         due_at=now,
         currency=profile.currency,

@@ -38,10 +38,10 @@ class Binder:
         now = utc(self.clock.now())
         bound = []
         with transaction(self.engine) as session:
-            days = session.exec(
-                select(LetterRow.creditor_id, LetterRow.day, sa.func.count()).group_by(
-                    col(LetterRow.creditor_id), col(LetterRow.day)
-                )
+            days = session.execute(
+                sa.select(
+                    col(LetterRow.creditor_id), col(LetterRow.day), sa.func.count()
+                ).group_by(col(LetterRow.creditor_id), col(LetterRow.day))
             ).all()
             for creditor_id, day, count in days:
                 if not self._day_over(session, creditor_id, day, now, through):

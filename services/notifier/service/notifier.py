@@ -761,7 +761,7 @@ class Notifier:
     def _skipped(self, job: _Job, reason: str) -> outcomes.ContactSkipped:
         return outcomes.ContactSkipped(
             **self._outcome_fields(job),
-            reason=reason,  # type: ignore[arg-type]
+            reason=reason,
         )
 
 

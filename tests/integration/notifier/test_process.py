@@ -90,6 +90,10 @@ class Notifier:
     async def start(self) -> None:
         for topic in INPUTS:
             await skip_to_end(self.bootstrap, self.group, topic)
+        self._spawn()
+        await self._healthy()
+
+    def _spawn(self) -> None:
         with open(self.log, "ab") as out:
             self.process = subprocess.Popen(
                 [
@@ -109,7 +113,6 @@ class Notifier:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        await self._healthy()
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -302,7 +305,8 @@ async def test_contacts_on_the_real_broker_become_one_email_one_letter_and_a_ski
         ]
     )
 
-    bound = subprocess.run(
+    bound = await asyncio.to_thread(
+        subprocess.run,
         [
             str(OVERDUE),
             "notifier",
