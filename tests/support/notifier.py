@@ -44,6 +44,9 @@ class FakeTemplates:
     def render_statement(self, document: ContactDocument) -> str:
         return f"<p>statement of {len(document.statement)} invoices</p>"
 
+    def base_url(self, creditor_id: str) -> str:
+        return "file:///nonexistent/"
+
     def _check(self, document: ContactDocument, channel: str) -> None:
         if channel in self.fail_on:
             from jinja2 import TemplateError

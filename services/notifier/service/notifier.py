@@ -61,6 +61,7 @@ from services.notifier.errors import (
     RenderFailed,
     TransientDeliveryError,
 )
+from services.notifier.rendering.errors import RenderingError
 from services.notifier.rendering.mime import Attachment, compose_email
 from services.notifier.rendering.pdf import RenderedPdf
 from services.notifier.rendering.templates import RenderedEmail
@@ -95,6 +96,7 @@ class Templates(Protocol):
     def render_email(self, document: ContactDocument) -> RenderedEmail: ...
     def render_letter(self, document: ContactDocument) -> str: ...
     def render_statement(self, document: ContactDocument) -> str: ...
+    def base_url(self, creditor_id: str) -> str: ...
 
 
 class Press(Protocol):
@@ -343,12 +345,13 @@ class Notifier:
             attachments = []
             if contact.attach_statement and contact.is_demand:
                 statement = await self.press.render(
-                    self.templates.render_statement(document)
+                    self.templates.render_statement(document),
+                    self.templates.base_url(job.creditor_id),
                 )
                 attachments.append(
                     Attachment(STATEMENT_FILE, "application/pdf", statement.data)
                 )
-        except (TemplateError, RenderFailed) as error:
+        except (TemplateError, RenderingError, RenderFailed) as error:
             return await self._render_failed(job, "email", error)
         message_id = message_id_for(contact.contact_id, profile.branding.sender_email)
         message = compose_email(
@@ -434,8 +437,11 @@ class Notifier:
             logger.info("letter failed: no postal address", extra=job.ids)
             return
         try:
-            pdf = await self.press.render(self.templates.render_letter(document))
-        except (TemplateError, RenderFailed) as error:
+            pdf = await self.press.render(
+                self.templates.render_letter(document),
+                self.templates.base_url(job.creditor_id),
+            )
+        except (TemplateError, RenderingError, RenderFailed) as error:
             await self._render_failed(job, "letter", error)
             return
 
