@@ -7,7 +7,7 @@ The locale is the rendered language with the debtor's country (`de_DE`,
 import datetime
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
@@ -44,7 +44,7 @@ class Formats:
 
     def money(self, amount: Decimal, currency: str) -> str:
         """`1.200,00 €` in Germany, `€1,200.00` in Britain, `$1,200.00` in the US."""
-        return str(format_currency(amount, currency, locale=self.locale))
+        return _money(amount, currency, self.locale)
 
     def date(self, day: datetime.date) -> str:
         """A date in a table: `19.01.2026`, `19 Jan 2026`, `Jan 19, 2026`."""
@@ -64,3 +64,9 @@ class Formats:
     def country(self, code: str) -> str:
         """A country's name in this locale's language."""
         return str(self.locale.territories.get(code, code))
+
+
+@lru_cache(maxsize=4096)
+def _money(amount: Decimal, currency: str, locale: Locale) -> str:
+    """Babel's formatting, remembered: a batch repeats the same few amounts."""
+    return str(format_currency(amount, currency, locale=locale))

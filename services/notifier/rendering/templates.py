@@ -91,9 +91,10 @@ class Templates:
     def render_email(self, document: ContactDocument) -> RenderedEmail:
         """The contact's email: subject, plain text and HTML from one template."""
         choice = self._choose(document, document.contact.template)
-        subject = self._render(document, choice, SUBJECT_LAYOUT, html=False)
-        text = self._render(document, choice, TEXT_LAYOUT, html=False)
-        html = self._render(document, choice, HTML_LAYOUT, html=True)
+        context = self._context(document, choice)  # once for the three parts
+        subject = self._render(document, choice, SUBJECT_LAYOUT, False, context)
+        text = self._render(document, choice, TEXT_LAYOUT, False, context)
+        html = self._render(document, choice, HTML_LAYOUT, True, context)
         return RenderedEmail(
             subject=" ".join(subject.split()), text=_tidy_text(text), html=html
         )
@@ -103,12 +104,12 @@ class Templates:
         if document.debtor.address is None:
             raise NoPostalAddress(f"contact {document.contact.contact_id}: no address")
         choice = self._choose(document, document.contact.template)
-        return self._render(document, choice, LETTER_LAYOUT, html=True)
+        return self._render(document, choice, LETTER_LAYOUT, True)
 
     def render_statement(self, document: ContactDocument) -> str:
         """The debtor's statement of account, as a printable HTML document."""
         choice = self._choose(document, STATEMENT)
-        return self._render(document, choice, LETTER_LAYOUT, html=True)
+        return self._render(document, choice, LETTER_LAYOUT, True)
 
     def base_url(self, creditor_id: str) -> str:
         """Where a rendered letter's relative links resolve: the creditor's folder."""
@@ -121,10 +122,15 @@ class Templates:
         return (self._shipped,) if folder is None else (folder, self._shipped)
 
     def _render(
-        self, document: ContactDocument, choice: _Choice, layout: str, *, html: bool
+        self,
+        document: ContactDocument,
+        choice: _Choice,
+        layout: str,
+        html: bool,
+        shared: dict[str, Any] | None = None,
     ) -> str:
         environment = self._environment(document.creditor_id, html=html)
-        context = self._context(document, choice)
+        context = dict(shared) if shared else self._context(document, choice)
         context["layout"] = layout
         context["macros"] = HTML_MACROS if html else TEXT_MACROS
         context["channel"] = "letter" if layout == LETTER_LAYOUT else "email"
