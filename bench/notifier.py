@@ -28,9 +28,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
-from email.message import EmailMessage
 from multiprocessing import get_context
 
 import aiosmtplib
@@ -38,14 +38,14 @@ from common import ROOT  # also puts the project on the path
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from services.notifier.adapters.smtp import SmtpPool
-from services.notifier.rendering.mime import Attachment, compose_email
-from services.notifier.rendering.samples import sample_document
-from services.notifier.rendering.templates import Templates
 
 from services.notifier.adapters.press import LetterPress
+from services.notifier.adapters.smtp import SmtpPool
 from services.notifier.domain.documents import ContactDocument
 from services.notifier.domain.message_ids import message_id_for
+from services.notifier.rendering.mime import Attachment, compose_raw
+from services.notifier.rendering.samples import sample_document
+from services.notifier.rendering.templates import Templates
 from shared.devstack.process import free_port
 
 POOL = 4
@@ -86,11 +86,13 @@ def documents(count: int, template: str, attach: bool = False) -> list[ContactDo
 
 
 def compose(
-    templates: Templates, document: ContactDocument, attachments=()
-) -> EmailMessage:  # type: ignore[no-untyped-def]
+    templates: Templates,
+    document: ContactDocument,
+    attachments: Sequence[Attachment] = (),
+) -> bytes:
     rendered = templates.render_email(document)
     message_id = message_id_for(document.contact.contact_id, SENDER)
-    return compose_email(
+    return compose_raw(
         document, rendered, message_id=message_id, to=RECIPIENT, attachments=attachments
     )
 
@@ -189,7 +191,7 @@ async def one_run(
 ) -> Run:
     templates = Templates()
     mails = documents(args.emails, "reminder")
-    rendered = [compose(templates, d).as_bytes() for d in mails]
+    rendered = [compose(templates, d) for d in mails]
     baseline_emails = await plain_smtp(port, rendered)
     progress.advance(task)  # type: ignore[arg-type]
     emails = await notifier_emails(port, templates, mails, None)

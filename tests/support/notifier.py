@@ -1,5 +1,7 @@
 """Fakes and messages for the notifier's tests: a press, a mailer, a contact."""
 
+import email
+import email.policy
 import io
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -76,12 +78,13 @@ class FakeMailer:
     """Keeps what it is given; `replies` scripts failures, one per send."""
 
     sent: list[EmailMessage] = field(default_factory=list)
+    """What it took, parsed back from the bytes."""
     replies: list[str] = field(default_factory=list)
     """Each send pops one: `ok`, `transient` or `permanent`."""
 
     async def send(
         self,
-        message: EmailMessage,
+        message: EmailMessage | bytes,
         *,
         sender: str,
         recipients: Any,
@@ -94,6 +97,10 @@ class FakeMailer:
             raise PermanentDeliveryError(
                 "550 5.1.1", code=550, stage="rcpt", status="5.1.1"
             )
+        if isinstance(message, bytes):
+            parsed = email.message_from_bytes(message, policy=email.policy.default)
+            assert isinstance(parsed, EmailMessage)
+            message = parsed
         self.sent.append(message)
         return None
 

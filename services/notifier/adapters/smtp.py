@@ -101,17 +101,23 @@ class _Slot:
 
 
 class _Payload:
-    """An email flattened once per transfer encoding the servers ask for."""
+    """An email flattened once per transfer encoding the servers ask for.
+
+    Bytes given as they are (7-bit clean, CRLF, as `compose_raw` writes
+    them) are sent unchanged over any server.
+    """
 
     __slots__ = ("_flat", "message", "utf8")
 
-    def __init__(self, message: EmailMessage, *, utf8: bool) -> None:
-        if "Bcc" in message or "Resent-Bcc" in message:
+    def __init__(self, message: EmailMessage | bytes, *, utf8: bool) -> None:
+        self._flat: dict[str, bytes] = {}
+        if isinstance(message, bytes):
+            self._flat = {"8bit": message, "7bit": message}
+        elif "Bcc" in message or "Resent-Bcc" in message:
             message = copy.copy(message)
             del message["Bcc"], message["Resent-Bcc"]
         self.message = message
         self.utf8 = utf8
-        self._flat: dict[str, bytes] = {}
 
     def for_client(self, client: aiosmtplib.SMTP) -> tuple[bytes, list[str]]:
         """The bytes to send over `client`, and the MAIL FROM options they need."""
@@ -124,6 +130,7 @@ class _Payload:
 
         flat = self._flat.get(cte)
         if flat is None:
+            assert isinstance(self.message, EmailMessage)
             policy = email.policy.SMTPUTF8 if self.utf8 else email.policy.SMTP
             if cte != "8bit":
                 policy = policy.clone(cte_type=cte)
@@ -219,13 +226,15 @@ class SmtpPool:
 
     async def send(
         self,
-        message: EmailMessage,
+        message: EmailMessage | bytes,
         *,
         sender: str,
         recipients: Sequence[str],
         contact_id: str | None = None,
     ) -> SendReceipt:
         """Hand `message` to the server for `recipients`, retrying transient failures.
+
+        `message` is an `EmailMessage`, or its SMTP bytes already flattened.
 
         Raises `PermanentDeliveryError` on a 5xx reply, `RetriesExhausted` when
         every attempt failed transiently.

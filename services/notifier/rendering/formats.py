@@ -48,11 +48,11 @@ class Formats:
 
     def date(self, day: datetime.date) -> str:
         """A date in a table: `19.01.2026`, `19 Jan 2026`, `Jan 19, 2026`."""
-        return str(format_date(day, format="medium", locale=self.locale))
+        return _date(day, "medium", self.locale)
 
     def long_date(self, day: datetime.date) -> str:
         """A date in a sentence: `19. Januar 2026`, `19 January 2026`."""
-        return str(format_date(day, format="long", locale=self.locale))
+        return _date(day, "long", self.locale)
 
     def rate(self, percent: Decimal) -> str:
         """An annual rate given in percent, to two places: `11,27 %`, `11.27%`."""
@@ -70,3 +70,8 @@ class Formats:
 def _money(amount: Decimal, currency: str, locale: Locale) -> str:
     """Babel's formatting, remembered: a batch repeats the same few amounts."""
     return str(format_currency(amount, currency, locale=locale))
+
+
+@lru_cache(maxsize=4096)
+def _date(day: datetime.date, form: str, locale: Locale) -> str:
+    return str(format_date(day, format=form, locale=locale))

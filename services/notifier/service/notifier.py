@@ -62,7 +62,7 @@ from services.notifier.errors import (
     TransientDeliveryError,
 )
 from services.notifier.rendering.errors import RenderingError
-from services.notifier.rendering.mime import Attachment, compose_email
+from services.notifier.rendering.mime import Attachment, compose_raw
 from services.notifier.rendering.pdf import RenderedPdf
 from services.notifier.rendering.templates import RenderedEmail
 from services.notifier.service import projection
@@ -106,7 +106,7 @@ class Press(Protocol):
 class Mailer(Protocol):
     async def send(
         self,
-        message: EmailMessage,
+        message: EmailMessage | bytes,
         *,
         sender: str,
         recipients: Sequence[str],
@@ -354,7 +354,7 @@ class Notifier:
         except (TemplateError, RenderingError, RenderFailed) as error:
             return await self._render_failed(job, "email", error)
         message_id = message_id_for(contact.contact_id, profile.branding.sender_email)
-        message = compose_email(
+        message = compose_raw(
             document,
             rendered,
             message_id=message_id,
