@@ -81,7 +81,8 @@ def preview(
             raise PreviewError("--channel is `email` or `letter`")
         if out.suffix.lower() not in FORMATS[channel]:
             allowed = ", ".join(FORMATS[channel])
-            raise PreviewError(f"--out: a {channel} previews as {allowed}")
+            kind = "an email" if channel == "email" else "a letter"
+            raise PreviewError(f"--out: {kind} previews as {allowed}")
         if paper not in (None, "A4", "Letter"):
             raise PreviewError("--paper is A4 or Letter")
         if sample:
