@@ -1,4 +1,4 @@
-"""`make demo`: the ledger's and the scheduler's jobs on the real stack.
+"""`make demo`: the three services' jobs on the real stack.
 
 Starts the three services, creates a creditor and its policy with the CLI,
 imports an open-items CSV, records a payment over HTTP (twice, with one
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from rich.console import Console
 from rich.table import Table
@@ -30,7 +31,7 @@ from shared.devstack.state import endpoints
 from shared.devstack.topics import end_offsets, skip_to_end
 from shared.events import Envelope
 from shared.events.inbound import InboundPaymentReceived
-from shared.topics import LEDGER_EVENTS, LEDGER_INBOUND
+from shared.topics import COLLECTIONS_CONTACTS, LEDGER_EVENTS, LEDGER_INBOUND
 
 SERVICES = ("ledger", "scheduler", "notifier")
 WAIT_SECONDS = 60.0
@@ -69,11 +70,16 @@ def start_services(
     this run alone, which start at the end of their topics: whatever earlier
     runs and tests left there is not this demo's, and would only delay it."""
     groups = {
-        "ledger": (f"overdue-ledger-demo-{run}", LEDGER_INBOUND.name),
-        "scheduler": (f"overdue-scheduler-demo-{run}", LEDGER_EVENTS.name),
+        "ledger": (f"overdue-ledger-demo-{run}", [LEDGER_INBOUND.name]),
+        "scheduler": (f"overdue-scheduler-demo-{run}", [LEDGER_EVENTS.name]),
+        "notifier": (
+            f"overdue-notifier-demo-{run}",
+            [LEDGER_EVENTS.name, COLLECTIONS_CONTACTS.name],
+        ),
     }
-    for group, topic in groups.values():
-        asyncio.run(skip_to_end(bootstrap, group, topic))
+    for group, topics in groups.values():
+        for topic in topics:
+            asyncio.run(skip_to_end(bootstrap, group, topic))
     running = []
     for offset, name in enumerate(SERVICES):
         port = free_port("127.0.0.1", 8101 + offset)
@@ -87,11 +93,11 @@ def start_services(
             "--database",
             databases[name],
         ]
-        env = (
-            {f"OVERDUE_{name.upper()}_CONSUMER_GROUP": groups[name][0]}
-            if name in groups
-            else None
-        )
+        env = {
+            f"OVERDUE_{name.upper()}_CONSUMER_GROUP": groups[name][0],
+            "OVERDUE_LETTERS_DIR": str(layout.var / "demo" / "letters"),
+            "OVERDUE_BOUNCE_PORT": "0",
+        }
         process = spawn(argv, log=log, env=env)
         running.append(RunningService(name, port, process.pid, log))
     return running
@@ -169,7 +175,7 @@ def main() -> None:
     databases = {
         name: f"sqlite:///{demo_dir / name}-{creditor}.db" for name in SERVICES
     }
-    console.rule("overdue demo: the ledger and the scheduler on the real stack")
+    console.rule("overdue demo: the ledger, the scheduler and the notifier")
 
     events_since = asyncio.run(end_offsets(where.kafka_bootstrap, LEDGER_EVENTS.name))
     dlq_since = asyncio.run(end_offsets(where.kafka_bootstrap, LEDGER_INBOUND.dlq))
@@ -275,6 +281,8 @@ def main() -> None:
         forecast = httpx.get(
             f"{scheduler_url}/v1/forecast", params={"days": 60}, headers=auth
         ).json()
+        with console.status("waiting for the notifier to know d-1001…"):
+            sent = notifier_work(databases["notifier"], debtor="d-1001")
     finally:
         for service in services:
             terminate(service.pid, timeout=15)
@@ -286,10 +294,75 @@ def main() -> None:
     for record in dead:
         reason = dict(record.headers).get("x-dlq-reason", b"?").decode()
         console.print(f"[bold]{LEDGER_INBOUND.dlq}[/bold]: {reason}", highlight=False)
+    show_notifier(sent, where.outbox_dir, layout.var / "demo" / "letters")
+    show_previews(databases["notifier"], demo_dir, creditor)
     console.print(
         f"Logs: {layout.log}/demo-*.log. The stack keeps running;"
         " `overdue infra down` stops it."
     )
+
+
+def notifier_work(database: str, debtor: str) -> dict[str, int]:
+    """What the notifier did in this run, once it has the debtor's details.
+
+    Whether the debtor's first reminder went out already depends on the hour:
+    the send window of the policy is 09:00-17:00 on weekdays in Berlin.
+    """
+    engine = sa.create_engine(database)
+    deadline = time.monotonic() + WAIT_SECONDS
+    try:
+        while time.monotonic() < deadline:
+            with engine.connect() as connection:
+                known = connection.execute(
+                    sa.text("SELECT count(*) FROM debtors WHERE debtor_id = :d"),
+                    {"d": debtor},
+                ).scalar()
+                if known:
+                    rows = connection.execute(
+                        sa.text(
+                            "SELECT channel || ' ' || state, count(*) FROM deliveries "
+                            "GROUP BY channel, state"
+                        )
+                    ).all()
+                    return {str(kind): int(count) for kind, count in rows}
+            time.sleep(0.5)
+    finally:
+        engine.dispose()
+    raise SystemExit(f"the notifier never heard of {debtor}; see its log")
+
+
+def show_notifier(sent: dict[str, int], outbox: Path, letters: Path) -> None:
+    done = ", ".join(f"{count} {kind}" for kind, count in sorted(sent.items()))
+    console.print(
+        f"The notifier: {done or 'nothing due yet (outside the send window)'}. "
+        f"Emails land in {outbox}, letters in {letters}."
+    )
+
+
+def show_previews(database: str, folder: Path, creditor: str) -> None:
+    """What d-1001's next emails and letters look like, with `overdue preview`."""
+    command = [str(Path(sys.executable).with_name("overdue")), "preview"]
+    written = []
+    for template, channel, suffix in (
+        ("reminder", "email", "eml"),
+        ("final", "letter", "pdf"),
+        ("final", "letter", "png"),
+    ):
+        out = folder / f"{creditor}-d-1001-{template}-{channel}.{suffix}"
+        options = ["-t", template, "-c", channel, "--debtor", "d-1001"]
+        options += ["--creditor", creditor, "--database", database, "-o", str(out)]
+        done = subprocess.run(
+            [*command, *options],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise SystemExit(f"`overdue preview` failed:\n{done.stdout}{done.stderr}")
+        written.append(str(out))
+    console.print("Previews of d-1001's reminder and final demand (overdue preview):")
+    for path in written:
+        console.print(f"  {path}", highlight=False)
 
 
 def wait_for_cases(url: str, auth: dict[str, str], debtors: set[str]) -> list[Any]:

@@ -139,6 +139,10 @@ def letterhead(
         lines = tuple(branding.address)
     else:
         lines = tuple(postal_lines(profile.address, formats, profile.country))
+    # An address often starts with the company's name, which the letterhead
+    # prints anyway: once is enough.
+    while lines and lines[0].casefold() == legal_name.casefold():
+        lines = lines[1:]
     bank = branding.bank or profile.bank
     link = branding.payment_link or profile.payment_link
     email = branding.email or profile.branding.reply_to or profile.branding.sender_email
