@@ -267,7 +267,24 @@ def test_each_api_is_published_on_the_port_its_server_binds(name: str) -> None:
     published = [str(port).rsplit(":", 1) for port in service["ports"]]
 
     assert option_value(tokens, "--host") == "0.0.0.0"
-    assert [container for _, container in published] == [option_value(tokens, "--port")]
+    assert published[0][1] == option_value(tokens, "--port")
+
+
+def test_the_notifiers_bounce_endpoint_is_published_where_it_listens() -> None:
+    notifier = SERVICES["notifier"]
+    environment = notifier["environment"]
+
+    published = [str(port).rsplit(":", 1)[1] for port in notifier["ports"]]
+
+    assert environment["OVERDUE_BOUNCE_HOST"] == "0.0.0.0"
+    assert environment["OVERDUE_BOUNCE_PORT"] in published
+
+
+def test_the_notifiers_letters_outlive_its_container() -> None:
+    notifier = SERVICES["notifier"]
+    letters = notifier["environment"]["OVERDUE_LETTERS_DIR"]
+
+    assert any(str(v).endswith(f":{letters}") for v in notifier["volumes"])
 
 
 def test_the_apis_are_reachable_from_the_host_on_8001_to_8003() -> None:
