@@ -6,20 +6,19 @@ publishes, through its outbox, what became of each contact on
 """
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
-from aiokafka import ConsumerRecord
 from faststream import FastStream
 from faststream.kafka.annotations import KafkaMessage
-from pydantic import ValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from services.notifier.errors import NotifierUnavailable
 from services.notifier.service import Notifier
 from services.notifier.settings import NotifierSettings
-from shared.events import Envelope, EventContractError, Payload, parse_payload
+from shared.events import Envelope
+from shared.messaging.batches import checked
 from shared.messaging.broker import (
     build_broker,
     declare_publisher,
@@ -28,14 +27,12 @@ from shared.messaging.broker import (
     subscribe,
 )
 from shared.messaging.dlq import DeadLetters
-from shared.messaging.errors import PermanentError
 from shared.messaging.handlers import accept, log_ids
 from shared.topics import (
     COLLECTIONS_CONTACTS,
     LEDGER_CREDITORS,
     LEDGER_EVENTS,
     NOTIFIER_EVENTS,
-    Topic,
 )
 
 SERVICE = "notifier"
@@ -53,35 +50,14 @@ LEDGER_BATCH = 500
 logger = logging.getLogger(__name__)
 
 
-async def _valid(
-    records: Sequence[ConsumerRecord[Any, Any]],
-    topic: Topic,
-    dead_letters: DeadLetters,
-) -> tuple[list[Envelope], list[Payload]]:
-    """The records that are valid envelopes of `topic`; the others are dead-lettered."""
-    envelopes: list[Envelope] = []
-    payloads: list[Payload] = []
-    for record in records:
-        try:
-            envelope = Envelope.from_bytes(record.value or b"")
-            accept(envelope, topic)
-            payload = parse_payload(envelope)
-        except (ValidationError, EventContractError, PermanentError) as error:
-            await dead_letters.send(record, error)
-            continue
-        envelopes.append(envelope)
-        payloads.append(payload)
-    return envelopes, payloads
-
-
 def contacts_handler(
     notifier: Notifier, dead_letters: DeadLetters
 ) -> Callable[[KafkaMessage], Awaitable[None]]:
     async def deliver_contact(message: KafkaMessage) -> None:
         """A contact the scheduler says is due: render it and send it, once."""
-        envelopes, _ = await _valid(
-            message.raw_message, COLLECTIONS_CONTACTS, dead_letters
-        )
+        envelopes = (
+            await checked(message.raw_message, COLLECTIONS_CONTACTS, dead_letters)
+        ).envelopes
         if not envelopes:
             return
         try:
@@ -102,9 +78,8 @@ def ledger_handler(
 ) -> Callable[[KafkaMessage], Awaitable[None]]:
     async def follow_ledger(message: KafkaMessage) -> None:
         """A change to a debtor: its details and balances, to skip what is paid."""
-        envelopes, payloads = await _valid(
-            message.raw_message, LEDGER_EVENTS, dead_letters
-        )
+        good = await checked(message.raw_message, LEDGER_EVENTS, dead_letters)
+        envelopes, payloads = good.envelopes, good.payloads
         if not envelopes:
             return
         try:

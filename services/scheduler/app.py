@@ -14,7 +14,6 @@ import anyio
 from aiokafka import ConsumerRecord
 from faststream import FastStream
 from faststream.kafka.annotations import KafkaMessage
-from pydantic import ValidationError
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from services.scheduler.catch_up import LedgerProgress
@@ -22,7 +21,8 @@ from services.scheduler.service import Scheduler
 from services.scheduler.settings import SchedulerSettings
 from shared.clock import SystemClock
 from shared.db.engine import make_engine
-from shared.events import Envelope, EventContractError, Payload, parse_payload
+from shared.events import Envelope
+from shared.messaging.batches import checked
 from shared.messaging.broker import (
     build_broker,
     declare_publisher,
@@ -31,7 +31,7 @@ from shared.messaging.broker import (
     subscribe,
 )
 from shared.messaging.dlq import DeadLetters
-from shared.messaging.errors import PermanentError, RetryableError
+from shared.messaging.errors import RetryableError
 from shared.messaging.handlers import accept, log_ids
 from shared.topics import (
     COLLECTIONS_CONTACTS,
@@ -97,20 +97,9 @@ def ledger_follower(
     async def follow_ledger(message: KafkaMessage) -> None:
         """A change to a debtor's receivables, as the ledger recorded it."""
         records: Sequence[ConsumerRecord[Any, Any]] = message.raw_message
-        envelopes: list[Envelope] = []
-        payloads: list[Payload] = []
-        partitions: list[int] = []
-        for record in records:
-            try:
-                envelope = Envelope.from_bytes(record.value or b"")
-                accept(envelope, LEDGER_EVENTS)
-                payload = parse_payload(envelope)
-            except (ValidationError, EventContractError, PermanentError) as error:
-                await dead_letters.send(record, error)
-                continue
-            envelopes.append(envelope)
-            payloads.append(payload)
-            partitions.append(record.partition)
+        good = await checked(records, LEDGER_EVENTS, dead_letters)
+        envelopes, payloads = good.envelopes, good.payloads
+        partitions = [record.partition for record in good.records]
         if not envelopes:
             progress.done(records)
             return

@@ -12,9 +12,11 @@ from shared.outbox.records import (
     OutboxRecord,
     Sealed,
     create_outbox_table,
+    create_unpublished_index,
     drop_outbox_table,
     enqueue,
     enqueue_many,
+    unpublished_index,
 )
 from shared.outbox.relay import (
     OutboxRelay,
@@ -36,9 +38,11 @@ __all__ = [
     "RelayError",
     "Sealed",
     "create_outbox_table",
+    "create_unpublished_index",
     "drop_outbox_table",
     "enqueue",
     "enqueue_many",
     "relay_on_commit",
     "start_relay",
+    "unpublished_index",
 ]

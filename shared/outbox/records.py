@@ -14,6 +14,7 @@ from shared.events import Envelope
 from shared.topics import Topic
 
 OUTBOX_TABLE = "outbox"
+UNPUBLISHED_INDEX = "ix_outbox_unpublished"
 
 
 class OutboxRecord(SQLModel):
@@ -36,6 +37,34 @@ class OutboxRecord(SQLModel):
     recorded_at: datetime = Field(sa_type=sa.DateTime(timezone=True))
     published_at: datetime | None = Field(
         default=None, sa_type=sa.DateTime(timezone=True), index=True
+    )
+
+
+def unpublished_index() -> sa.Index:
+    """The relay's next batch, found without walking past published rows.
+
+    Put it in an outbox table's `__table_args__`; a migration creates it with
+    `create_unpublished_index`.
+    """
+    return sa.Index(
+        UNPUBLISHED_INDEX,
+        "position",
+        postgresql_where=sa.text("published_at IS NULL"),
+        sqlite_where=sa.text("published_at IS NULL"),
+    )
+
+
+def create_unpublished_index() -> None:
+    """Create `unpublished_index` on the service's outbox, in a migration."""
+    from alembic import op
+
+    unpublished = sa.text("published_at IS NULL")
+    op.create_index(
+        UNPUBLISHED_INDEX,
+        OUTBOX_TABLE,
+        ["position"],
+        postgresql_where=unpublished,
+        sqlite_where=unpublished,
     )
 
 

@@ -16,7 +16,7 @@ from sqlmodel import Field, SQLModel
 
 from shared.db.inbox import INBOX_TABLE, InboxRecord
 from shared.http.idempotency import IDEMPOTENCY_TABLE, IdempotencyRecord
-from shared.outbox import OUTBOX_TABLE, OutboxRecord
+from shared.outbox import OUTBOX_TABLE, OutboxRecord, unpublished_index
 
 MONEY = sa.Numeric(18, 4)
 MOMENT = sa.DateTime(timezone=True)
@@ -36,15 +36,7 @@ class OutboxMessage(OutboxRecord, LedgerTable, table=True):
     """An event the ledger recorded, waiting for the relay to publish it."""
 
     __tablename__ = OUTBOX_TABLE
-    __table_args__ = (
-        # The relay's next batch, found without walking past published rows.
-        sa.Index(
-            "ix_outbox_unpublished",
-            "position",
-            postgresql_where=sa.text("published_at IS NULL"),
-            sqlite_where=sa.text("published_at IS NULL"),
-        ),
-    )
+    __table_args__ = (unpublished_index(),)
 
 
 class CreditorRow(LedgerTable, table=True):

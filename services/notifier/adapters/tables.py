@@ -15,7 +15,7 @@ from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
 from shared.db.inbox import INBOX_TABLE, InboxRecord
-from shared.outbox import OUTBOX_TABLE, OutboxRecord
+from shared.outbox import OUTBOX_TABLE, OutboxRecord, unpublished_index
 
 MOMENT = sa.DateTime(timezone=True)
 MONEY = sa.Numeric(20, 4)
@@ -35,14 +35,7 @@ class OutboxMessage(OutboxRecord, NotifierTable, table=True):
     """An outcome of a contact, waiting for the relay to publish it."""
 
     __tablename__ = OUTBOX_TABLE
-    __table_args__ = (
-        sa.Index(
-            "ix_outbox_unpublished",
-            "position",
-            postgresql_where=sa.text("published_at IS NULL"),
-            sqlite_where=sa.text("published_at IS NULL"),
-        ),
-    )
+    __table_args__ = (unpublished_index(),)
 
 
 class CreditorRow(NotifierTable, table=True):

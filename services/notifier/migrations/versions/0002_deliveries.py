@@ -9,7 +9,11 @@ Create Date: 2026-12-04
 import sqlalchemy as sa
 from alembic import op
 
-from shared.outbox import create_outbox_table, drop_outbox_table
+from shared.outbox import (
+    create_outbox_table,
+    create_unpublished_index,
+    drop_outbox_table,
+)
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -18,7 +22,6 @@ depends_on: str | None = None
 
 MOMENT = sa.DateTime(timezone=True)
 MONEY = sa.Numeric(20, 4)
-UNPUBLISHED = sa.text("published_at IS NULL")
 
 
 def upgrade() -> None:
@@ -96,13 +99,7 @@ def upgrade() -> None:
         sa.Column("built_at", MOMENT, nullable=False),
     )
     create_outbox_table()
-    op.create_index(
-        "ix_outbox_unpublished",
-        "outbox",
-        ["position"],
-        postgresql_where=UNPUBLISHED,
-        sqlite_where=UNPUBLISHED,
-    )
+    create_unpublished_index()
 
 
 def downgrade() -> None:
