@@ -66,6 +66,13 @@ class NotifierSettings(ServiceSettings):
     smtp_backoff_max: float = Field(
         default=60.0, ge=0, description="Longest wait between two retries, seconds."
     )
+    smtp_backoff_jitter: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description="Largest share by which a retry's wait is lengthened or "
+        "shortened at random, so notifiers that failed together retry apart.",
+    )
     envelope_sender: str | None = Field(
         default=None,
         description="Envelope sender (MAIL FROM) where bounces go; the "

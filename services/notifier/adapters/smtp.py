@@ -18,6 +18,7 @@ import email.generator
 import email.policy
 import io
 import logging
+import random
 import re
 import socket
 import ssl
@@ -70,11 +71,17 @@ class SendReceipt:
     refused: Mapping[str, int] = field(default_factory=dict)
 
 
-def backoff_delay(retry: int, *, base: float, cap: float) -> float:
-    """Seconds before retry number `retry` (1 first): base, doubling, at most cap."""
-    # TODO(#5): no jitter yet, so notifiers that failed together retry together;
-    # add a small random spread once more than one notifier shares a server.
-    return min(base * 2.0 ** (retry - 1), cap)
+def backoff_delay(
+    retry: int, *, base: float, cap: float, jitter: float = 0.0, spread: float = 0.0
+) -> float:
+    """Seconds before retry number `retry` (1 first): base, doubling, at most cap.
+
+    `jitter` is the largest share by which the wait is lengthened or
+    shortened, and `spread` where in that range this wait falls (-1 to 1),
+    so that notifiers whose sends failed together do not retry together.
+    """
+    wait = min(base * 2.0 ** (retry - 1), cap)
+    return max(wait * (1.0 + jitter * spread), 0.0)
 
 
 def reply_summary(code: int | None, text: str | None) -> tuple[str, str | None]:
@@ -160,6 +167,7 @@ class SmtpPool:
         retries: int = 4,
         backoff_base: float = 1.0,
         backoff_max: float = 60.0,
+        backoff_jitter: float = 0.0,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         if size < 1:
@@ -172,6 +180,7 @@ class SmtpPool:
         self.retries = retries
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
+        self.backoff_jitter = backoff_jitter
         self._tls = tls
         self._starttls = starttls
         self._tls_context = tls_context
@@ -210,6 +219,7 @@ class SmtpPool:
             retries=settings.smtp_retries,
             backoff_base=settings.smtp_backoff_base,
             backoff_max=settings.smtp_backoff_max,
+            backoff_jitter=settings.smtp_backoff_jitter,
             sleep=sleep,
         )
 
@@ -269,7 +279,11 @@ class SmtpPool:
                         exc.detail, attempts=attempt, code=exc.code, status=exc.status
                     ) from exc
                 delay = backoff_delay(
-                    attempt, base=self.backoff_base, cap=self.backoff_max
+                    attempt,
+                    base=self.backoff_base,
+                    cap=self.backoff_max,
+                    jitter=self.backoff_jitter,
+                    spread=random.uniform(-1.0, 1.0),
                 )
                 logger.warning(
                     "SMTP server did not take the email; retrying",

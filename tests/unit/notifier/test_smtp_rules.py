@@ -77,3 +77,10 @@ def test_the_pool_takes_its_shape_from_the_settings():
 def test_starttls_and_implicit_tls_together_are_refused():
     with pytest.raises(ValueError, match="exclude"):
         SmtpPool("mx.test", 465, starttls=True, tls=True)
+
+
+def test_jitter_moves_a_wait_by_at_most_its_share_either_way() -> None:
+    shortest = backoff_delay(3, base=1.0, cap=60.0, jitter=0.1, spread=-1.0)
+    longest = backoff_delay(3, base=1.0, cap=60.0, jitter=0.1, spread=1.0)
+
+    assert (shortest, longest) == (3.6, 4.4)
