@@ -1,6 +1,7 @@
 """Letters print with the address in the envelope window, the marks and the fees."""
 
 import io
+import pickle
 from pathlib import Path
 from typing import NamedTuple
 
@@ -186,3 +187,17 @@ def test_a_letter_linking_to_the_network_still_renders_without_it() -> None:
 
     assert pdf.pages == 1
     assert "Hallo" in all_text(pdf)
+
+
+def test_render_pdf_can_be_sent_to_a_process_pool() -> None:
+    assert pickle.loads(pickle.dumps(render_pdf)) is render_pdf
+
+
+def test_the_statement_prints_as_a_pdf(templates: Templates) -> None:
+    document = sample_document("statement", "de")
+
+    pdf = render_pdf(templates.render_statement(document))
+
+    text = all_text(pdf)
+    assert "Kontoauszug zum 2. März 2026" in text
+    assert "Offener Saldo 4.634,30 €" in text
