@@ -59,6 +59,7 @@ def pool_for(port: int, sleep: Sleeps | None = None, **options: object) -> SmtpP
         "smtp_timeout": 5.0,
         "smtp_backoff_base": 0.01,
         "smtp_backoff_max": 0.04,
+        "smtp_backoff_jitter": 0.0,  # exact waits to assert on
         **options,
     }
     settings = NotifierSettings(smtp_port=port, **options)
