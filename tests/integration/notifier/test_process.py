@@ -63,15 +63,22 @@ def _free_port() -> int:
 class Notifier:
     """One `overdue notifier serve` of the test, and where its work lands."""
 
-    def __init__(self, folder: Path, database_url: str, bootstrap: str) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        database_url: str,
+        bootstrap: str,
+        group: str | None = None,
+        name: str = "notifier",
+    ) -> None:
         self.folder = folder
         self.letters = folder / "letters"
         self.database_url = database_url
         self.bootstrap = bootstrap
-        self.group = f"overdue-notifier-it-{uuid4().hex[:10]}"
+        self.group = group or f"overdue-notifier-it-{uuid4().hex[:10]}"
         self.port = _free_port()
         self.bounce_port = _free_port()
-        self.log = folder / "notifier.log"
+        self.log = folder / f"{name}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -88,9 +95,12 @@ class Notifier:
             "OVERDUE_LOG_FORMAT": "text",
         }
 
-    async def start(self) -> None:
-        for topic in INPUTS:
-            await skip_to_end(self.bootstrap, self.group, topic)
+    async def start(self, *, joining: bool = False) -> None:
+        """Start the process; a first one commits its group at the inputs' ends,
+        one `joining` a running group cannot and need not."""
+        if not joining:
+            for topic in INPUTS:
+                await skip_to_end(self.bootstrap, self.group, topic)
         self._spawn()
         await self._healthy()
 
@@ -379,3 +389,54 @@ def dsn(original_message_id: str) -> bytes:
         "From: ACME <ar@acme.example>\r\nTo: ap@beta.example\r\n"
         "\r\n--B--\r\n"
     ).encode()
+
+
+async def test_two_processes_on_one_database_and_group_send_each_email_once(
+    tmp_path: Path,
+    database_url: str,
+    kafka_bootstrap: str,
+    producer: AIOKafkaProducer,
+    engine: Engine,
+    creditor: str,
+) -> None:
+    first = Notifier(tmp_path, database_url, kafka_bootstrap, name="first")
+    second = Notifier(
+        tmp_path, database_url, kafka_bootstrap, group=first.group, name="second"
+    )
+    now = datetime.now(UTC)
+    debtors = [f"d{n}" for n in range(1, 21)]
+    world = [creditor_updated(now - timedelta(days=30), creditor=creditor)]
+    contacts = []
+    for debtor in debtors:
+        world += [
+            debtor_upserted(now, creditor=creditor, debtor=debtor),
+            invoice_issued(now, creditor=creditor, debtor=debtor),
+        ]
+        contacts.append(contact_due(now, creditor=creditor, debtor=debtor))
+    try:
+        await first.start()
+        await second.start(joining=True)
+
+        await produce(producer, world)
+        await produce(producer, contacts + contacts[:5])  # five redelivered
+
+        ids = {c.data["contact_id"] for c in contacts}
+        await eventually(
+            lambda: (
+                {k for k, v in states(engine).items() if v == "sent"}
+                == {(i, "email") for i in ids}
+            ),
+            "twenty emails",
+            first,
+        )
+    finally:
+        first.stop()
+        second.stop()
+
+    for contact_id in ids:
+        assert len(emails_in_sink(f"<{contact_id}@acme.example>")) == 1
+    with Session(engine) as session:
+        rows = list(session.exec(select(ContactRow)))
+    # A contact may take two tries: it can arrive before its debtor's details.
+    assert len(rows) == 20
+    assert all(row.done_at is not None and row.claimed_until is None for row in rows)
