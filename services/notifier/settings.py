@@ -111,6 +111,13 @@ class NotifierSettings(ServiceSettings):
         description="Tries of an email the SMTP server keeps deferring before the "
         "contact fails with retries_exhausted (about an hour with the backoff).",
     )
+    contact_lease: float = Field(
+        default=300.0,
+        gt=0,
+        description="Seconds a process holds a contact it is trying; after a "
+        "crash another takes it over then. Keep it above the longest try: "
+        "(smtp_retries + 1) x smtp_timeout plus the backoff.",
+    )
     bind_interval: float = Field(
         default=60.0,
         gt=0,

@@ -8,6 +8,7 @@ relay, the inbound SMTP endpoint for bounce reports, and `/healthz`.
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import anyio
 from fastapi import FastAPI
@@ -50,6 +51,7 @@ def create_http(settings: NotifierSettings, *, clock: Clock | None = None) -> Fa
         envelope_sender=settings.envelope_sender,
         max_attempts=settings.max_attempts,
         concurrency=settings.concurrency,
+        lease=timedelta(seconds=settings.contact_lease),
     )
 
     @asynccontextmanager

@@ -80,7 +80,8 @@ from shared.topics import NOTIFIER_EVENTS
 logger = logging.getLogger(__name__)
 
 LEASE = timedelta(minutes=5)
-"""How long one process holds a contact it is trying; a crash frees it after."""
+"""How long one process holds a contact it is trying; a crash frees it after.
+Longer than a try can take: every SMTP attempt timing out, and the waits."""
 
 FIRST_RETRY = timedelta(seconds=5)
 LAST_RETRY = timedelta(minutes=15)
@@ -161,6 +162,7 @@ class Notifier:
         envelope_sender: str | None = None,
         max_attempts: int = 12,
         concurrency: int = 8,
+        lease: timedelta = LEASE,
     ) -> None:
         self.engine = engine
         self.clock = clock
@@ -170,6 +172,7 @@ class Notifier:
         self.print_room = print_room
         self.envelope_sender = envelope_sender
         self.max_attempts = max_attempts
+        self.lease = lease
         self._slots = asyncio.Semaphore(concurrency)
 
     # -- what the notifier follows ------------------------------------------
@@ -541,7 +544,9 @@ class Notifier:
                         col(ContactRow.claimed_until) < now,
                     ),
                 )
-                .values(claimed_until=now + LEASE, attempts=ContactRow.attempts + 1)
+                .values(
+                    claimed_until=now + self.lease, attempts=ContactRow.attempts + 1
+                )
             )
             if claimed.rowcount != 1:  # type: ignore[attr-defined]
                 return None
