@@ -20,7 +20,7 @@ from services.notifier.rendering.mime import compose_email
 from services.notifier.rendering.pdf import first_page_png, render_pdf
 from services.notifier.rendering.samples import sample_document
 from services.notifier.rendering.templates import Templates
-from services.notifier.service.notifier import late_fees_for, statement_of
+from services.notifier.service.drafting import late_fees_for, statement_of
 from services.notifier.settings import NotifierSettings
 from shared.db.engine import make_engine
 from shared.events.contacts import DemandedInvoice, SendContact
