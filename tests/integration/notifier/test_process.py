@@ -241,6 +241,28 @@ async def eventually(
         await asyncio.sleep(0.25)
 
 
+def many_debtors(creditor: str, count: int) -> tuple[list[Envelope], list[Envelope]]:
+    """The creditor and `count` debtors with an invoice each; a reminder for each."""
+    now = datetime.now(UTC)
+    world = [creditor_updated(now - timedelta(days=30), creditor=creditor)]
+    contacts = []
+    for debtor in [f"d{n}" for n in range(1, count + 1)]:
+        world += [
+            debtor_upserted(now, creditor=creditor, debtor=debtor),
+            invoice_issued(now, creditor=creditor, debtor=debtor),
+        ]
+        contacts.append(contact_due(now, creditor=creditor, debtor=debtor))
+    return world, contacts
+
+
+def every_email_sent(engine: Engine, ids: set[str]) -> Callable[[], bool]:
+    def done() -> bool:
+        sent = {key for key, state in states(engine).items() if state == "sent"}
+        return sent == {(i, "email") for i in ids}
+
+    return done
+
+
 def states(engine: Engine) -> dict[tuple[str, str], str]:
     with Session(engine) as session:
         return {
@@ -424,16 +446,7 @@ async def test_two_processes_on_one_database_and_group_send_each_email_once(
     second = Notifier(
         tmp_path, database_url, kafka_bootstrap, group=first.group, name="second"
     )
-    now = datetime.now(UTC)
-    debtors = [f"d{n}" for n in range(1, 21)]
-    world = [creditor_updated(now - timedelta(days=30), creditor=creditor)]
-    contacts = []
-    for debtor in debtors:
-        world += [
-            debtor_upserted(now, creditor=creditor, debtor=debtor),
-            invoice_issued(now, creditor=creditor, debtor=debtor),
-        ]
-        contacts.append(contact_due(now, creditor=creditor, debtor=debtor))
+    world, contacts = many_debtors(creditor, 20)
     try:
         await first.start()
         await second.start(joining=True)
@@ -443,10 +456,7 @@ async def test_two_processes_on_one_database_and_group_send_each_email_once(
 
         ids = {c.data["contact_id"] for c in contacts}
         await eventually(
-            lambda: (
-                {k for k, v in states(engine).items() if v == "sent"}
-                == {(i, "email") for i in ids}
-            ),
+            every_email_sent(engine, ids),
             "twenty emails",
             first,
         )
@@ -477,15 +487,7 @@ async def test_a_process_killed_while_sending_then_restarted_loses_no_email(
     again = Notifier(
         tmp_path, database_url, kafka_bootstrap, group=first.group, name="restarted"
     )
-    now = datetime.now(UTC)
-    world = [creditor_updated(now - timedelta(days=30), creditor=creditor)]
-    contacts = []
-    for debtor in [f"d{n}" for n in range(1, 61)]:
-        world += [
-            debtor_upserted(now, creditor=creditor, debtor=debtor),
-            invoice_issued(now, creditor=creditor, debtor=debtor),
-        ]
-        contacts.append(contact_due(now, creditor=creditor, debtor=debtor))
+    world, contacts = many_debtors(creditor, 60)
     ids = {c.data["contact_id"] for c in contacts}
     try:
         await first.start()
@@ -500,10 +502,7 @@ async def test_a_process_killed_while_sending_then_restarted_loses_no_email(
         sent_before_the_kill = sum(v == "sent" for v in states(engine).values())
         await again.start(joining=True)
         await eventually(
-            lambda: (
-                {k for k, v in states(engine).items() if v == "sent"}
-                == {(i, "email") for i in ids}
-            ),
+            every_email_sent(engine, ids),
             "every email",
             again,
         )
