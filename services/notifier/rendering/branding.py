@@ -63,6 +63,19 @@ class BankView:
     routing_number: str | None
 
 
+LOGO_CID = "logo@overdue"
+"""The Content-ID an email's inline logo goes by."""
+
+
+@dataclass(frozen=True, slots=True)
+class InlineImage:
+    """An image an HTML email carries itself, shown through `cid:`."""
+
+    cid: str
+    content_type: str
+    data: bytes
+
+
 @dataclass(frozen=True, slots=True)
 class Letterhead:
     """Who writes: everything about the creditor a template may show."""
@@ -78,7 +91,10 @@ class Letterhead:
     logo: str | None
     """A `data:` URL, for letters."""
     email_logo: str | None
-    """An https URL, for emails; a mail client fetches it, not us."""
+    """For emails: `cid:` of the logo file carried inline, else the profile's
+    https URL, which the mail client fetches, not us."""
+    logo_file: InlineImage | None
+    """The logo file of `branding.yaml`, for an email to carry inline."""
     accent: str
     signature: str | None
     legal: tuple[str, ...]
@@ -147,12 +163,15 @@ def letterhead(
     link = branding.payment_link or profile.payment_link
     email = branding.email or profile.branding.reply_to or profile.branding.sender_email
     logo_url = None
+    logo_file = None
+    email_logo = str(profile.branding.logo_url) if profile.branding.logo_url else None
     if logo is not None and logo_type is not None:
         logo_url = f"data:{logo_type};base64,{base64.b64encode(logo).decode()}"
-    # TODO(#5): a logo file from branding.yaml shows in letters only; emails would
-    # need it inline (multipart/related, cid:), and the profile's logo_url is never
-    # fetched for letters because rendering reads nothing from the network.
-    email_logo = profile.branding.logo_url
+        logo_file = InlineImage(LOGO_CID, logo_type, logo)
+        email_logo = f"cid:{LOGO_CID}"
+    # TODO(#5): the profile's logo_url is never fetched for letters, because
+    # rendering reads nothing from the network; a letter's logo is a file of
+    # branding.yaml.
     return Letterhead(
         name=name,
         legal_name=legal_name,
@@ -163,7 +182,8 @@ def letterhead(
         email=email,
         website=str(branding.website) if branding.website else None,
         logo=logo_url,
-        email_logo=str(email_logo) if email_logo else None,
+        email_logo=email_logo,
+        logo_file=logo_file,
         accent=branding.accent_color or profile.branding.accent_color or DEFAULT_ACCENT,
         signature=branding.signature or profile.branding.signature,
         legal=tuple(branding.legal),

@@ -2,6 +2,9 @@
 
 `multipart/mixed` holds a `multipart/alternative` (plain text first, then
 HTML, so a client shows the richest part it can) and any PDF attachments.
+An HTML part that shows images of its own (the creditor's logo) is a
+`multipart/related` of the HTML and those images, each named by its
+Content-ID.
 
 The message is written straight to bytes, 7-bit clean with CRLF line ends,
 as SMTP carries it: both bodies quoted-printable in UTF-8, attachments in
@@ -25,6 +28,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
 from services.notifier.domain.documents import ContactDocument
+from services.notifier.rendering.branding import InlineImage
 from services.notifier.rendering.templates import RenderedEmail
 from shared.events.ids import stable_id
 
@@ -69,7 +73,7 @@ def compose_raw(
     """The contact's email as SMTP bytes: headers, the two bodies, the files."""
     branding = document.creditor.branding
     contact_id = document.contact.contact_id
-    mixed, alternative = _boundaries(contact_id)
+    mixed, alternative, related = _boundaries(contact_id)
     headers = [
         ("From", _address(branding.sender_name, branding.sender_email)),
         ("To", _address(document.debtor.name, to)),
@@ -93,7 +97,15 @@ def compose_raw(
     out += [b"", f"--{alternative}".encode()]
     out += _text_part("plain", rendered.text)
     out += [f"--{alternative}".encode()]
-    out += _text_part("html", rendered.html)
+    if rendered.images:
+        out += [f'Content-Type: multipart/related; boundary="{related}"'.encode()]
+        out += [b"", f"--{related}".encode()]
+        out += _text_part("html", rendered.html)
+        for image in rendered.images:
+            out += [f"--{related}".encode(), *_image_part(image)]
+        out += [f"--{related}--".encode()]
+    else:
+        out += _text_part("html", rendered.html)
     out += [f"--{alternative}--".encode()]
     for attachment in attachments:
         out += [f"--{mixed}".encode(), *_file_part(attachment)]
@@ -101,10 +113,10 @@ def compose_raw(
     return CRLF.join(out)
 
 
-def _boundaries(contact_id: str) -> tuple[str, str]:
-    """Two boundaries derived from the contact: the same email, the same bytes."""
+def _boundaries(contact_id: str) -> tuple[str, str, str]:
+    """Boundaries derived from the contact: the same email, the same bytes."""
     seed = stable_id("boundary", contact_id).hex
-    return f"=_mixed_{seed}", f"=_alt_{seed}"
+    return f"=_mixed_{seed}", f"=_alt_{seed}", f"=_rel_{seed}"
 
 
 def _text_part(subtype: str, text: str) -> list[bytes]:
@@ -127,6 +139,18 @@ def _file_part(attachment: Attachment) -> list[bytes]:
         f'Content-Disposition: attachment; filename="{name}"'.encode(),
         b"",
         _crlf(body).rstrip(CRLF),
+    ]
+
+
+def _image_part(image: InlineImage) -> list[bytes]:
+    content_type = _one_line(image.content_type) or "application/octet-stream"
+    return [
+        f"Content-Type: {content_type}".encode(),
+        b"Content-Transfer-Encoding: base64",
+        f"Content-ID: <{_one_line(image.cid)}>".encode(),
+        b"Content-Disposition: inline",
+        b"",
+        _crlf(base64.encodebytes(image.data)).rstrip(CRLF),
     ]
 
 

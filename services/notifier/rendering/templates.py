@@ -25,7 +25,11 @@ from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from services.notifier.domain.documents import ContactDocument
-from services.notifier.rendering.branding import letterhead, read_branding
+from services.notifier.rendering.branding import (
+    InlineImage,
+    letterhead,
+    read_branding,
+)
 from services.notifier.rendering.context import build_context
 from services.notifier.rendering.errors import NoPostalAddress, TemplateNotFound
 from services.notifier.rendering.formats import Formats, locale_for
@@ -65,6 +69,8 @@ class RenderedEmail:
     subject: str
     text: str
     html: str
+    images: tuple[InlineImage, ...] = ()
+    """Images the HTML shows through `cid:`, carried in the email itself."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +101,12 @@ class Templates:
         subject = self._render(document, choice, SUBJECT_LAYOUT, False, context)
         text = self._render(document, choice, TEXT_LAYOUT, False, context)
         html = self._render(document, choice, HTML_LAYOUT, True, context)
+        logo = context["creditor"].logo_file
         return RenderedEmail(
-            subject=" ".join(subject.split()), text=_tidy_text(text), html=html
+            subject=" ".join(subject.split()),
+            text=_tidy_text(text),
+            html=html,
+            images=(logo,) if logo is not None else (),
         )
 
     def render_letter(self, document: ContactDocument) -> str:

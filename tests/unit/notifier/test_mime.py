@@ -9,6 +9,7 @@ import pytest
 
 from services.notifier.domain.documents import ContactDocument
 from services.notifier.domain.message_ids import message_id_for
+from services.notifier.rendering.branding import InlineImage
 from services.notifier.rendering.mime import Attachment, compose_email
 from services.notifier.rendering.samples import sample_document
 from services.notifier.rendering.templates import RenderedEmail, Templates
@@ -140,3 +141,29 @@ def test_a_debtor_name_with_a_line_break_stays_in_the_to_header() -> None:
     assert [a.addr_spec for a in parsed["To"].addresses] == [
         "rechnungen@beta-werkzeuge.example"
     ]
+
+
+def test_an_inline_logo_travels_in_a_related_part_beside_the_html(
+    second: tuple[ContactDocument, RenderedEmail],
+) -> None:
+    document, rendered = second
+    logo = InlineImage("logo@overdue", "image/png", b"\x89PNG fake")
+    with_logo = replace(rendered, images=(logo,))
+
+    parsed = send(document, with_logo)
+
+    types = [part.get_content_type() for part in parsed.walk()]
+    assert types == [
+        "multipart/mixed",
+        "multipart/alternative",
+        "text/plain",
+        "multipart/related",
+        "text/html",
+        "image/png",
+    ]
+    image = next(p for p in parsed.walk() if p.get_content_type() == "image/png")
+    assert image["Content-ID"] == "<logo@overdue>"
+    assert image.get_content() == logo.data
+    html = parsed.get_body(preferencelist=("html",))
+    assert html is not None
+    assert html.get_content().replace("\r\n", "\n") == rendered.html

@@ -342,6 +342,8 @@ def test_branding_yaml_overrides_the_letterhead_bank_and_phone(tmp_path: Path) -
     assert "DE89" not in flat(email.text)
     assert "Amtsgericht Hamburg HRB 99999" in letter
     assert 'src="data:image/svg+xml;base64,' in letter
+    assert 'src="cid:logo@overdue"' in email.html
+    assert [image.content_type for image in email.images] == ["image/svg+xml"]
 
 
 def test_a_branding_logo_outside_the_creditors_folder_is_refused(
