@@ -5,6 +5,8 @@ as the notifier's database knows it: its details, its creditor's profile
 and branding, and its open invoices, overdue ones demanded. Nothing is sent.
 """
 
+import base64
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +18,7 @@ from sqlmodel import Session, select
 from services.notifier.adapters.tables import CreditorRow, DebtorRow, InvoiceRow
 from services.notifier.domain.documents import ContactDocument
 from services.notifier.domain.message_ids import message_id_for
+from services.notifier.rendering.branding import InlineImage
 from services.notifier.rendering.mime import compose_email
 from services.notifier.rendering.pdf import first_page_png, render_pdf
 from services.notifier.rendering.samples import sample_document
@@ -112,10 +115,11 @@ def render(
     suffix = suffix.lower()
     if channel == "email":
         rendered = templates.render_email(document)
-        if suffix == ".html":
-            return rendered.html.encode()
-        if suffix == ".png":
-            return first_page_png(render_pdf(rendered.html).data)
+        if suffix in (".html", ".png"):
+            html = _images_inline(rendered.html, rendered.images)
+            if suffix == ".html":
+                return html.encode()
+            return first_page_png(render_pdf(html).data)
         to = document.debtor.email or "debtor@example.invalid"
         message_id = message_id_for(
             document.contact.contact_id, document.creditor.branding.sender_email
@@ -131,6 +135,16 @@ def render(
         return html.encode()
     pdf = render_pdf(html).data
     return first_page_png(pdf) if suffix == ".png" else pdf
+
+
+def _images_inline(html: str, images: Sequence[InlineImage]) -> str:
+    """The HTML with its `cid:` images as `data:` URLs, to be seen outside an email."""
+    for image in images:
+        data = base64.b64encode(image.data).decode()
+        html = html.replace(
+            f"cid:{image.cid}", f"data:{image.content_type};base64,{data}"
+        )
+    return html
 
 
 def debtor_document(
