@@ -3,10 +3,8 @@
 import asyncio
 import datetime
 import ipaddress
-import shutil
 import socket
 import ssl
-import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -154,24 +152,10 @@ def unused_port() -> int:
     return port
 
 
-def self_signed_certificate(directory: Path) -> tuple[Path, Path] | None:
-    """A certificate for 127.0.0.1 and localhost and its key, or None if no tool."""
+def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and localhost, and its key, as PEM files."""
     cert, key = directory / "cert.pem", directory / "key.pem"
-    try:
-        _with_cryptography(cert, key)
-    except ImportError:
-        if shutil.which("openssl") is None:
-            return None
-        subprocess.run(
-            [
-                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                "-days", "1", "-subj", "/CN=localhost",
-                "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                "-keyout", str(key), "-out", str(cert),
-            ],
-            check=True,
-            capture_output=True,
-        )  # fmt: skip
+    _with_cryptography(cert, key)
     return cert, key
 
 

@@ -285,10 +285,7 @@ async def test_close_quits_every_connection():
 
 
 async def test_starttls_and_auth_login_protect_the_session(tmp_path: Path):
-    files = self_signed_certificate(tmp_path)
-    if files is None:
-        pytest.skip("neither the cryptography package nor openssl can make a cert")
-    cert, key = files
+    cert, key = self_signed_certificate(tmp_path)
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_tls.load_cert_chain(cert, key)
     handler = ScriptedHandler()
@@ -322,10 +319,7 @@ async def test_starttls_and_auth_login_protect_the_session(tmp_path: Path):
 async def test_a_wrong_password_is_permanent_and_not_the_addresses_fault(
     tmp_path: Path,
 ):
-    files = self_signed_certificate(tmp_path)
-    if files is None:
-        pytest.skip("neither the cryptography package nor openssl can make a cert")
-    cert, key = files
+    cert, key = self_signed_certificate(tmp_path)
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_tls.load_cert_chain(cert, key)
     handler = ScriptedHandler()
