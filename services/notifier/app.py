@@ -55,13 +55,14 @@ def contacts_handler(
 ) -> Callable[[KafkaMessage], Awaitable[None]]:
     async def deliver_contact(message: KafkaMessage) -> None:
         """A contact the scheduler says is due: render it and send it, once."""
-        envelopes = (
-            await checked(message.raw_message, COLLECTIONS_CONTACTS, dead_letters)
-        ).envelopes
+        good = await checked(message.raw_message, COLLECTIONS_CONTACTS, dead_letters)
+        envelopes = good.envelopes
         if not envelopes:
             return
         try:
-            ready = await anyio.to_thread.run_sync(notifier.receive, envelopes)
+            ready = await anyio.to_thread.run_sync(
+                notifier.receive, envelopes, good.payloads
+            )
         except (OperationalError, InterfaceError) as error:
             raise NotifierUnavailable(type(error).__name__) from error
         for envelope in envelopes:

@@ -86,7 +86,17 @@ class ContactRow(NotifierTable, table=True):
     """
 
     __tablename__ = "contacts"
-    __table_args__ = (sa.Index("ix_contacts_next_attempt", "next_attempt_at"),)
+    __table_args__ = (
+        sa.Index("ix_contacts_next_attempt", "next_attempt_at"),
+        # Contacts still open, by debtor: the ones a debtor's details may wake.
+        sa.Index(
+            "ix_contacts_open",
+            "creditor_id",
+            "debtor_id",
+            postgresql_where=sa.text("done_at IS NULL"),
+            sqlite_where=sa.text("done_at IS NULL"),
+        ),
+    )
 
     contact_id: str = Field(primary_key=True, max_length=200)
     creditor_id: str = Field(max_length=100)

@@ -68,6 +68,7 @@ from services.notifier.service.work_list import (
 from shared.clock import Clock
 from shared.events import Envelope, Payload, parse_payload
 from shared.events import notifier as outcomes
+from shared.events.contacts import SendContact
 from shared.events.creditors import CreditorUpdated
 
 logger = logging.getLogger(__name__)
@@ -151,21 +152,34 @@ class Notifier:
     ) -> int:
         """Apply a poll's ledger events to details and balances, in one transaction."""
         now = utc(self.clock.now())
+        described: dict[str, set[str]] = defaultdict(set)
         with transaction(self.engine) as session:
             for envelope, payload in zip(envelopes, payloads, strict=True):
                 projection.apply(session, envelope, payload, now)
                 session.flush()
-                if envelope.type == "debtor.upserted":
-                    self.work.wake_waiting(
-                        session, envelope.creditor, envelope.debtor, now
-                    )
+                if envelope.type == "debtor.upserted" and envelope.debtor:
+                    described[envelope.creditor].add(envelope.debtor)
+            for creditor, debtors in described.items():
+                self.work.wake_waiting(session, creditor, sorted(debtors), now)
         return len(envelopes)
 
     # -- contacts in --------------------------------------------------------
 
-    def receive(self, envelopes: Sequence[Envelope]) -> list[str]:
-        """Record contacts in the work list; return those to try now."""
-        return self.work.receive(list(envelopes), utc(self.clock.now()))
+    def receive(
+        self,
+        envelopes: Sequence[Envelope],
+        contacts: Sequence[Payload] | None = None,
+    ) -> list[str]:
+        """Record contacts in the work list; return those to try now.
+
+        `contacts` are the envelopes' payloads, when the caller parsed them.
+        """
+        parsed = contacts if contacts is not None else map(parse_payload, envelopes)
+        pairs = []
+        for envelope, contact in zip(envelopes, parsed, strict=True):
+            assert isinstance(contact, SendContact)
+            pairs.append((envelope, contact))
+        return self.work.receive(pairs, utc(self.clock.now()))
 
     async def try_all(self, contact_ids: Iterable[str]) -> None:
         """Try contacts side by side, one debtor's in the order given."""

@@ -118,18 +118,16 @@ class WorkList:
 
     # -- contacts in and out -------------------------------------------------
 
-    def receive(self, envelopes: list[Envelope], now: datetime) -> list[str]:
+    def receive(
+        self, contacts: Sequence[tuple[Envelope, SendContact]], now: datetime
+    ) -> list[str]:
         """Record contacts; return those to try now.
 
         A contact received before is not recorded again; one already done is
         not tried again, so a redelivered `contact.due` changes nothing. A
         contact due later than now waits for its moment.
         """
-        by_id = {}
-        for envelope in envelopes:
-            contact = parse_payload(envelope)
-            assert isinstance(contact, SendContact)
-            by_id[contact.contact_id] = (envelope, contact)
+        by_id = {contact.contact_id: (e, contact) for e, contact in contacts}
         with transaction(self.engine) as session:
             known = {
                 row.contact_id: row
@@ -240,16 +238,20 @@ class WorkList:
 
     @staticmethod
     def wake_waiting(
-        session: Session, creditor: str, debtor: str | None, now: datetime
+        session: Session,
+        creditor: str,
+        debtors: Sequence[str] | None,
+        now: datetime,
     ) -> None:
-        """Contacts postponed for want of this creditor or debtor are due at once."""
+        """Contacts postponed for want of this creditor, or of these of its
+        debtors, are due at once. Only open contacts are looked at, by index."""
         waiting = sa.update(ContactRow).where(
             col(ContactRow.creditor_id) == creditor,
             col(ContactRow.done_at).is_(None),
             col(ContactRow.last_error) == NotReady.__name__,
         )
-        if debtor is not None:
-            waiting = waiting.where(col(ContactRow.debtor_id) == debtor)
+        if debtors is not None:
+            waiting = waiting.where(col(ContactRow.debtor_id).in_(debtors))
         session.execute(waiting.values(next_attempt_at=now))
 
     # -- the sent-log ----------------------------------------------------------

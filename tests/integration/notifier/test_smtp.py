@@ -284,10 +284,17 @@ async def test_close_quits_every_connection():
             await pool.send(reminder(), sender=SENDER, recipients=[DEBTOR])
 
 
-async def test_starttls_and_auth_login_protect_the_session(tmp_path: Path):
-    cert, key = self_signed_certificate(tmp_path)
+def tls_for_server(folder: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server's TLS context with a fresh self-signed certificate, and that
+    certificate, for the client to trust."""
+    cert, key = self_signed_certificate(folder)
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_tls.load_cert_chain(cert, key)
+    return server_tls, cert
+
+
+async def test_starttls_and_auth_login_protect_the_session(tmp_path: Path):
+    server_tls, cert = tls_for_server(tmp_path)
     handler = ScriptedHandler()
 
     async with (
@@ -319,9 +326,7 @@ async def test_starttls_and_auth_login_protect_the_session(tmp_path: Path):
 async def test_a_wrong_password_is_permanent_and_not_the_addresses_fault(
     tmp_path: Path,
 ):
-    cert, key = self_signed_certificate(tmp_path)
-    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_tls.load_cert_chain(cert, key)
+    server_tls, cert = tls_for_server(tmp_path)
     handler = ScriptedHandler()
 
     async with (

@@ -65,6 +65,14 @@ def upgrade() -> None:
         sa.Column("last_error", sa.String(length=200), nullable=True),
     )
     op.create_index("ix_contacts_next_attempt", "contacts", ["next_attempt_at"])
+    open_only = sa.text("done_at IS NULL")
+    op.create_index(
+        "ix_contacts_open",
+        "contacts",
+        ["creditor_id", "debtor_id"],
+        postgresql_where=open_only,
+        sqlite_where=open_only,
+    )
     op.create_table(
         "deliveries",
         sa.Column("contact_id", sa.String(length=200), primary_key=True),
