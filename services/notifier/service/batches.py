@@ -38,6 +38,9 @@ class Binder:
         now = utc(self.clock.now())
         bound = []
         with transaction(self.engine) as session:
+            # TODO(#5): this counts every day's letters ever produced, at each
+            # look (once a minute); past a few million letters, start from each
+            # creditor's last bound day instead.
             days = session.execute(
                 sa.select(
                     col(LetterRow.creditor_id), col(LetterRow.day), sa.func.count()
