@@ -78,8 +78,8 @@ class Binder:
         now: datetime,
     ) -> PrintBatchRow:
         # TODO(#5): two notifier processes binding one day at the same moment
-        # write the same files, and one of them fails on the batch row and
-        # retries a minute later; a lock per creditor and day would spare that.
+        # write the same files, and one fails on the batch row, logs it and
+        # looks again 5 s later; a lock per creditor and day would spare that.
         letters = session.exec(
             select(LetterRow)
             .where(LetterRow.creditor_id == creditor_id, LetterRow.day == day)
