@@ -59,11 +59,33 @@ def store(outbox: Path, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> Path
     return target
 
 
+def unreachable(address: str) -> bool:
+    """Whether an address is under the `.invalid` top-level domain (RFC 2606),
+    which no mail can reach: the sink refuses it as a real server would, so a
+    test or a scenario can make an address bounce."""
+    domain = address.rpartition("@")[2].rstrip(".>").lower()
+    return domain == "invalid" or domain.endswith(".invalid")
+
+
 class OutboxHandler:
-    """aiosmtpd handler: accept every recipient, store every message."""
+    """aiosmtpd handler: accept every reachable recipient, store every message."""
 
     def __init__(self, outbox: Path) -> None:
         self.outbox = outbox
+
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if unreachable(address):
+            return f"550 5.1.1 <{address}>: the domain does not exist"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
 
     async def handle_DATA(
         self, server: SMTP, session: Session, envelope: Envelope
@@ -86,10 +108,11 @@ def accept_any_login(
     return AuthResult(success=True, auth_data=login)
 
 
-async def serve(host: str, port: int, outbox: Path) -> None:
+async def listening(host: str, port: int, outbox: Path) -> asyncio.Server:
+    """The sink listening on `host:port` (0: any free port) in this event loop."""
     handler = OutboxHandler(outbox)
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(
+    return await loop.create_server(
         lambda: SMTP(
             handler,
             hostname=SERVER_NAME,
@@ -101,6 +124,11 @@ async def serve(host: str, port: int, outbox: Path) -> None:
         host=host,
         port=port,
     )
+
+
+async def serve(host: str, port: int, outbox: Path) -> None:
+    server = await listening(host, port, outbox)
+    loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
