@@ -281,12 +281,14 @@ def _unknown_key(loc: Loc, root: type[BaseModel]) -> str:
     return unknown_name(key, list(model.model_fields), "key")
 
 
-def unknown_name(name: str, known: list[str], what: str) -> str:
-    """Says `name` is not one of `known`, suggesting the closest if one is close."""
+def unknown_name(name: str, known: list[str], what: str, *, shown: bool = False) -> str:
+    """Says `name` is not one of `known`, suggesting the closest if one is close;
+    `shown` names it too, for a value (a key is named by its path already)."""
+    unknown = f"unknown {what} `{name}`" if shown else f"unknown {what}"
     close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     if close:
-        return f"unknown {what}; did you mean `{close[0]}`?"
-    return f"unknown {what}; known {what}s are " + ", ".join(known)
+        return f"{unknown}; did you mean `{close[0]}`?"
+    return f"{unknown}; known {what}s are " + ", ".join(known)
 
 
 def _model_at(loc: Loc, root: type[BaseModel]) -> type[BaseModel] | None:

@@ -592,10 +592,9 @@ class _Reading:
         for found in checked:
             if isinstance(found.event, _InvoiceIssued):
                 self.note_issued(found)
-        if creditor is None:
-            return []
+        currency = creditor[1].currency if creditor else None
         counts: Counter[tuple[str, str]] = Counter()
-        built = [self.build(found, creditor[1].currency, counts) for found in checked]
+        built = [self.build(found, currency, counts) for found in checked]
         return [event for event in built if event is not None]
 
     def event(
@@ -618,15 +617,25 @@ class _Reading:
             self.add((*loc, "type"), "is required: one of " + ", ".join(EVENT_TYPES))
             return None
         if kind not in _MODELS:
-            self.add((*loc, "type"), unknown_name(str(kind), list(EVENT_TYPES), "type"))
+            self.add(
+                (*loc, "type"),
+                unknown_name(str(kind), list(EVENT_TYPES), "type", shown=True),
+            )
             return None
+        debtor = item.get("debtor")
+        if isinstance(debtor, str) and debtor not in debtors:
+            known = list(debtors) or ["none"]
+            self.add(
+                (*loc, "debtor"), unknown_name(debtor, known, "debtor", shown=True)
+            )
+        day = item.get("day")
+        if isinstance(day, int) and days is not None and day >= days:
+            self.add((*loc, "day"), f"must be less than days ({days})")
+            days = None  # so its moment is not worked out, and not refused again
         event = self.validate(_MODELS[kind], item, loc)
         if event is None:
             return None
 
-        if event.debtor not in debtors:
-            known = list(debtors) or ["none"]
-            self.add((*loc, "debtor"), unknown_name(event.debtor, known, "debtor"))
         at = None
         if zone is not None and start is not None and days is not None:
             at = self.moment(event, loc, zone, start, days)
@@ -635,9 +644,6 @@ class _Reading:
     def moment(
         self, event: _Event, loc: Loc, zone: ZoneInfo, start: datetime, days: int
     ) -> datetime | None:
-        if event.day >= days:
-            self.add((*loc, "day"), f"must be less than days ({days})")
-            return None
         on = start.astimezone(zone).date() + timedelta(days=event.day)
         at = datetime.combine(on, event.time or EVENT_HOUR, tzinfo=zone)
         field_ = "day" if event.time is None else "time"
@@ -672,18 +678,20 @@ class _Reading:
             self.add(where, f"{invoice} is issued only later (line {issued.line})")
 
     def build(
-        self, found: _Checked, currency: str, counts: Counter[tuple[str, str]]
+        self, found: _Checked, currency: str | None, counts: Counter[tuple[str, str]]
     ) -> ScenarioEvent | None:
         event = found.event
         self.named_invoice(found, getattr(event, "invoice", None))
         counts[(event.type, event.debtor)] += 1
-        if found.at is None:
-            return None
-        local = found.at.date()
+
+        # Without its moment (or the creditor's currency) an event is still
+        # checked, so every problem shows at once; it is only not built.
+        local = found.at.date() if found.at else None
         context = _Context(self, ("events", found.index), local, currency)
         made = _BUILDERS[event.type](event, context, counts[(event.type, event.debtor)])
-        if made is None:
+        if made is None or found.at is None:
             return None
+
         fact = made if isinstance(made, Payload) else None
         command = None if isinstance(made, Payload) else made
         return ScenarioEvent(
@@ -697,20 +705,25 @@ class _Context:
 
     reading: _Reading
     loc: Loc
-    local: date
-    currency: str
+    local: date | None
+    currency: str | None
 
     def exact(
         self, amount: Decimal, currency: str | None, field_: Loc = ("amount",)
     ) -> bool:
+        currency = currency or self.currency
+        if currency is None:
+            return True
         try:
-            check_precision(amount, currency or self.currency)
+            check_precision(amount, currency)
         except InvalidAmount as error:
             self.reading.add((*self.loc, *field_), str(error))
             return False
         return True
 
     def payload(self, model: type[_P], **data: Any) -> _P | None:
+        if self.local is None or self.currency is None:
+            return None
         try:
             return model.model_validate(data)
         except ValidationError as error:
@@ -788,7 +801,7 @@ def _promise_recorded(event: _Event, context: _Context, n: int) -> Command | Non
     assert isinstance(event, _PromiseRecorded)
     if not context.exact(event.amount, event.currency):
         return None
-    if event.date < context.local:
+    if context.local and event.date < context.local:
         context.reading.add(
             (*context.loc, "date"), f"is before the event's day ({context.local})"
         )
@@ -830,7 +843,7 @@ def _plan_agreed(event: _Event, context: _Context, n: int) -> Command | None:
 
 def _case_paused(event: _Event, context: _Context, n: int) -> Command | None:
     assert isinstance(event, _CasePaused)
-    if event.until <= context.local:
+    if context.local and event.until <= context.local:
         context.reading.add(
             (*context.loc, "until"), f"must be after the event's day ({context.local})"
         )
