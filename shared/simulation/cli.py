@@ -13,7 +13,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from shared.devstack.kafka import answers
-from shared.devstack.state import endpoints, external_kafka
+from shared.devstack.settings import external_kafka
+from shared.devstack.state import endpoints
 from shared.simulation.bus import Bus, InProcessBus, KafkaBus
 from shared.simulation.run import Outcome, Where, simulate
 from shared.simulation.scenario import Scenario, ScenarioError, load_scenario
@@ -34,7 +35,10 @@ def simulate_command(
         ..., metavar="SCENARIO.yaml", help="The scenario: creditor, debtors, events."
     ),
     out: Path | None = typer.Option(
-        None, "--out", "-o", help="Where to write the timeline (JSON Lines); stdout if not given."
+        None,
+        "--out",
+        "-o",
+        help="Where to write the timeline (JSON Lines); stdout if not given.",
     ),
     artifacts: Path | None = typer.Option(
         None,
@@ -121,10 +125,15 @@ def _bus(choice: BrokerChoice, bootstrap: str | None) -> Bus:
         return InProcessBus()
     configured = bootstrap or external_kafka() or endpoints().kafka_bootstrap
     explicit = bool(bootstrap or external_kafka())
-    if choice is BrokerChoice.auto and not explicit:
-        if not asyncio.run(answers(configured)):
-            err.print("broker: in-process (no Kafka answers; `overdue infra up` starts one)")
-            return InProcessBus()
+    if (
+        choice is BrokerChoice.auto
+        and not explicit
+        and not asyncio.run(answers(configured))
+    ):
+        err.print(
+            "broker: in-process (no Kafka answers; `overdue infra up` starts one)"
+        )
+        return InProcessBus()
     bus = KafkaBus(configured)
     err.print(f"broker: Kafka at {configured}, topics sim-{bus.run}.*")
     return bus
@@ -148,6 +157,8 @@ def _report(outcome: Outcome, out: Path | None, artifacts: Path | None) -> None:
     for line in lines:
         kinds[line["kind"]] = kinds.get(line["kind"], 0) + 1
     counted = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) or "nothing"
-    err.print(f"timeline: {len(lines)} lines ({counted})" + (f" in {out}" if out else ""))
+    err.print(
+        f"timeline: {len(lines)} lines ({counted})" + (f" in {out}" if out else "")
+    )
     if artifacts is not None:
         err.print(f"artifacts: {artifacts}")

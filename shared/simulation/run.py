@@ -231,11 +231,17 @@ class Run:
                 self._follow_details(event)
             else:
                 await self._command(event)
-            following = self._pending[0] if self._pending else None
-            if following is not None and following.at <= now:
-                if event.fact is not None and following.fact is not None:
-                    continue  # facts of one moment reach the ledger together
+            if event.fact is not None and self._fact_follows_now():
+                continue  # the facts of one moment reach the ledger together
             await self._settle()
+
+    def _fact_follows_now(self) -> bool:
+        following = self._pending[0] if self._pending else None
+        return (
+            following is not None
+            and following.at <= self.clock.now()
+            and following.fact is not None
+        )
 
     async def _fire_everything_due(self) -> None:
         """Timers and retries due now, fired until none is left at this moment."""
@@ -295,7 +301,9 @@ class Run:
         await self.system.settle(self.timeline.observe)
 
 
-def _carry_out(scheduler: Scheduler, creditor: str, debtor: str, command: object) -> None:
+def _carry_out(
+    scheduler: Scheduler, creditor: str, debtor: str, command: object
+) -> None:
     """Call the scheduler as its HTTP API does for the command."""
     match command:
         case PromiseToRecord():

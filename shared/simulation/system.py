@@ -235,7 +235,9 @@ class System:
 
     async def fire_due(self) -> int:
         """Every scheduler timer and notifier retry due now; how many there were."""
-        fired = await anyio.to_thread.run_sync(self.scheduler.fire_due, self.clock.now())
+        fired = await anyio.to_thread.run_sync(
+            self.scheduler.fire_due, self.clock.now()
+        )
         tried = await self.notifier.retry_due()
         return fired + tried
 
