@@ -399,9 +399,10 @@ class _Reading:
     problems: list[Problem]
     issued: dict[tuple[str, str], _Checked] = field(default_factory=dict)
 
-    def add(self, loc: Loc, message: str) -> None:
+    def add(self, loc: Loc, message: str, *, in_file: bool = True) -> None:
         path = format_path(loc)
-        self.problems.append(Problem(path, message, line_of(path, self.lines)))
+        line = line_of(path, self.lines) if in_file else None
+        self.problems.append(Problem(path, message, line))
 
     def line(self, loc: Loc) -> int:
         return line_of(format_path(loc), self.lines) or 0
@@ -463,10 +464,12 @@ class _Reading:
             with contextlib.suppress(ValueError):
                 value = datetime.fromisoformat(value)
         if not isinstance(value, datetime):
-            self.add(("start",), f"{where}must be a moment with its offset, {example}")
+            message = f"{where}must be a moment with its offset, {example}"
+            self.add(("start",), message, in_file=not overridden)
             return None
         if value.tzinfo is None or value.utcoffset() is None:
-            self.add(("start",), f"{where}has no timezone offset; write it {example}")
+            message = f"{where}has no timezone offset; write it {example}"
+            self.add(("start",), message, in_file=not overridden)
             return None
         return value
 
@@ -476,10 +479,11 @@ class _Reading:
             self.add(("days",), "is required: how many days the scenario runs")
             return None
         if isinstance(value, bool) or not isinstance(value, int):
-            self.add(("days",), f"{where}must be a whole number of days, not {value!r}")
+            message = f"{where}must be a whole number of days, not {value!r}"
+            self.add(("days",), message, in_file=not overridden)
             return None
         if value < 1:
-            self.add(("days",), f"{where}must be 1 or more")
+            self.add(("days",), f"{where}must be 1 or more", in_file=not overridden)
             return None
         return value
 
@@ -622,16 +626,16 @@ class _Reading:
                 unknown_name(str(kind), list(EVENT_TYPES), "type", shown=True),
             )
             return None
+        day = item.get("day")
+        if isinstance(day, int) and days is not None and day >= days:
+            self.add((*loc, "day"), f"must be less than days ({days})")
+            days = None  # so its moment is not worked out, and not refused again
         debtor = item.get("debtor")
         if isinstance(debtor, str) and debtor not in debtors:
             known = list(debtors) or ["none"]
             self.add(
                 (*loc, "debtor"), unknown_name(debtor, known, "debtor", shown=True)
             )
-        day = item.get("day")
-        if isinstance(day, int) and days is not None and day >= days:
-            self.add((*loc, "day"), f"must be less than days ({days})")
-            days = None  # so its moment is not worked out, and not refused again
         event = self.validate(_MODELS[kind], item, loc)
         if event is None:
             return None
@@ -649,10 +653,14 @@ class _Reading:
         field_ = "day" if event.time is None else "time"
         end = start + timedelta(days=days)
         if at < start:
-            self.add((*loc, field_), f"falls at {at.isoformat()}, before start")
+            message = f"falls at {at.isoformat()}, before start ({start.isoformat()})"
+            self.add((*loc, field_), message)
             return None
         if at >= end:
-            self.add((*loc, field_), f"falls at {at.isoformat()}, at or after the end")
+            message = (
+                f"falls at {at.isoformat()}, at or after the end ({end.isoformat()})"
+            )
+            self.add((*loc, field_), message)
             return None
         return at
 
@@ -673,7 +681,10 @@ class _Reading:
         issued = self.issued.get((found.event.debtor, invoice))
         where = ("events", found.index, "invoice")
         if issued is None:
-            self.add(where, f"{invoice} is not issued to {found.event.debtor} here")
+            self.add(
+                where,
+                f"{invoice} is not issued to {found.event.debtor} in this scenario",
+            )
         elif found.at and issued.at and issued.at > found.at:
             self.add(where, f"{invoice} is issued only later (line {issued.line})")
 
@@ -800,11 +811,6 @@ def _debtor_updated(event: _Event, context: _Context, n: int) -> Payload | None:
 def _promise_recorded(event: _Event, context: _Context, n: int) -> Command | None:
     assert isinstance(event, _PromiseRecorded)
     if not context.exact(event.amount, event.currency):
-        return None
-    if context.local and event.date < context.local:
-        context.reading.add(
-            (*context.loc, "date"), f"is before the event's day ({context.local})"
-        )
         return None
     return PromiseToRecord(event.amount, event.date, event.note, event.currency)
 
