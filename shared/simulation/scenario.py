@@ -285,7 +285,7 @@ class _Debtor(DebtorDetails):
 
 
 class _Event(Part):
-    day: int = Field(ge=0)
+    day: int = Field(ge=0, strict=True)
     type: str
     debtor: Line = Field(min_length=1)
     time: ClockTime | None = None
@@ -519,7 +519,7 @@ class _Reading:
                 late_fees=given.late_fees,
             )
         except ValidationError as error:
-            for problem in explain(error, CreditorProfile, ("creditor",)):
+            for problem in explain(error, CreditorProfile):
                 self.add(("creditor",), str(problem))
             return None
         return given.id, profile
@@ -620,10 +620,13 @@ class _Reading:
         if kind is None:
             self.add((*loc, "type"), "is required: one of " + ", ".join(EVENT_TYPES))
             return None
+        if not isinstance(kind, str):
+            self.add((*loc, "type"), "must be the name of a type, like invoice.issued")
+            return None
         if kind not in _MODELS:
             self.add(
                 (*loc, "type"),
-                unknown_name(str(kind), list(EVENT_TYPES), "type", shown=True),
+                unknown_name(kind, list(EVENT_TYPES), "type", shown=True),
             )
             return None
         day = item.get("day")
@@ -685,7 +688,11 @@ class _Reading:
                 where,
                 f"{invoice} is not issued to {found.event.debtor} in this scenario",
             )
-        elif found.at and issued.at and issued.at > found.at:
+        elif (
+            found.at
+            and issued.at
+            and (issued.at, issued.index) > (found.at, found.index)
+        ):
             self.add(where, f"{invoice} is issued only later (line {issued.line})")
 
     def build(
@@ -719,18 +726,18 @@ class _Context:
     local: date | None
     currency: str | None
 
-    def exact(
+    def money(
         self, amount: Decimal, currency: str | None, field_: Loc = ("amount",)
-    ) -> bool:
+    ) -> Decimal | None:
+        """`amount` at its currency's minor unit; none if it has more decimals."""
         currency = currency or self.currency
         if currency is None:
-            return True
+            return amount
         try:
-            check_precision(amount, currency)
+            return check_precision(amount, currency)
         except InvalidAmount as error:
             self.reading.add((*self.loc, *field_), str(error))
-            return False
-        return True
+            return None
 
     def payload(self, model: type[_P], **data: Any) -> _P | None:
         if self.local is None or self.currency is None:
@@ -745,10 +752,11 @@ class _Context:
 
 def _invoice_issued(event: _Event, context: _Context, n: int) -> Payload | None:
     assert isinstance(event, _InvoiceIssued)
+    amount = context.money(event.amount, event.currency)
     if event.due < event.issued:
         context.reading.add((*context.loc, "due"), f"is before issued ({event.issued})")
         return None
-    if not context.exact(event.amount, event.currency):
+    if amount is None:
         return None
     return context.payload(
         InboundInvoiceIssued,
@@ -756,19 +764,20 @@ def _invoice_issued(event: _Event, context: _Context, n: int) -> Payload | None:
         issued_on=event.issued,
         due_on=event.due,
         currency=event.currency or context.currency,
-        amount=event.amount,
+        amount=amount,
     )
 
 
 def _payment_received(event: _Event, context: _Context, n: int) -> Payload | None:
     assert isinstance(event, _PaymentReceived)
-    if not context.exact(event.amount, event.currency):
+    amount = context.money(event.amount, event.currency)
+    if amount is None:
         return None
     return context.payload(
         InboundPaymentReceived,
         payment_id=event.id or f"PAY-{event.debtor}-{n}",
         currency=event.currency or context.currency,
-        amount=event.amount,
+        amount=amount,
         received_on=event.received or context.local,
         invoice=event.invoice,
         reference=event.reference,
@@ -777,14 +786,15 @@ def _payment_received(event: _Event, context: _Context, n: int) -> Payload | Non
 
 def _credit_note_issued(event: _Event, context: _Context, n: int) -> Payload | None:
     assert isinstance(event, _CreditNoteIssued)
-    if not context.exact(event.amount, event.currency):
+    amount = context.money(event.amount, event.currency)
+    if amount is None:
         return None
     return context.payload(
         InboundCreditNoteIssued,
         number=event.number or f"CN-{event.debtor}-{n}",
         issued_on=event.issued or context.local,
         currency=event.currency or context.currency,
-        amount=event.amount,
+        amount=amount,
         invoice=event.invoice,
         reason=event.reason,
     )
@@ -802,17 +812,16 @@ def _invoice_written_off(event: _Event, context: _Context, n: int) -> Payload | 
 
 def _debtor_updated(event: _Event, context: _Context, n: int) -> Payload | None:
     assert isinstance(event, _DebtorUpdated)
-    changes = event.model_dump(
-        exclude=set(_Event.model_fields), exclude_unset=True, by_alias=False
-    )
+    changes = event.model_dump(exclude=set(_Event.model_fields), exclude_unset=True)
     return context.payload(InboundDebtorUpdated, **changes)
 
 
 def _promise_recorded(event: _Event, context: _Context, n: int) -> Command | None:
     assert isinstance(event, _PromiseRecorded)
-    if not context.exact(event.amount, event.currency):
+    amount = context.money(event.amount, event.currency)
+    if amount is None:
         return None
-    return PromiseToRecord(event.amount, event.date, event.note, event.currency)
+    return PromiseToRecord(amount, event.date, event.note, event.currency)
 
 
 def _dispute_opened(event: _Event, context: _Context, n: int) -> Command:
@@ -827,24 +836,22 @@ def _dispute_resolved(event: _Event, context: _Context, n: int) -> Command:
 
 def _plan_agreed(event: _Event, context: _Context, n: int) -> Command | None:
     assert isinstance(event, _PlanAgreed)
-    fine = True
+    installments: list[tuple[date, Decimal | None]] = []
     for index, installment in enumerate(event.installments):
         where: Loc = ("installments", index)
-        fine = (
-            context.exact(installment.amount, event.currency, (*where, "amount"))
-            and fine
-        )
-        if index and installment.date <= event.installments[index - 1].date:
-            earlier = event.installments[index - 1].date
+        amount = context.money(installment.amount, event.currency, (*where, "amount"))
+        if installments and installment.date <= installments[-1][0]:
             context.reading.add(
                 (*context.loc, *where, "date"),
-                f"must be after the installment before it ({earlier})",
+                f"must be after the installment before it ({installments[-1][0]})",
             )
-            fine = False
-    if not fine:
+        installments.append((installment.date, amount))
+
+    agreed = tuple((on, amount) for on, amount in installments if amount is not None)
+    dates = [on for on, _ in installments]
+    if len(agreed) < len(installments) or dates != sorted(set(dates)):
         return None
-    installments = tuple((item.date, item.amount) for item in event.installments)
-    return PlanToAgree(installments, event.currency)
+    return PlanToAgree(agreed, event.currency)
 
 
 def _case_paused(event: _Event, context: _Context, n: int) -> Command | None:

@@ -272,6 +272,8 @@ def test_every_collector_type_becomes_its_command() -> None:
         EscalationToApply("no answer"),
         PromiseToRecord(Decimal("100"), date(2026, 1, 20), "by phone"),
     ]
+    # Amounts are held at the currency's minor unit, as the timeline shows them.
+    assert str(commands[-1].amount) == "100.00"  # type: ignore[union-attr]
 
 
 def test_an_inline_policy_is_read_from_the_scenario_itself() -> None:
@@ -573,3 +575,52 @@ def test_a_missing_file_cannot_be_read(tmp_path: Path) -> None:
     assert str(caught.value) == (
         f"{tmp_path / 'none.yaml'}: cannot be read: No such file or directory"
     )
+
+
+def test_an_invoice_issued_at_the_same_moment_but_later_in_the_file_is_too_late() -> (
+    None
+):
+    text = with_events(
+        "{day: 1, type: invoice.written_off, debtor: d1, invoice: INV-1}",
+        '{day: 1, type: invoice.issued, debtor: d1, invoice: INV-1, amount: "1",'
+        " issued: 2026-01-05, due: 2026-01-19}",
+    )
+
+    assert problems_of(text) == [
+        "demo.yaml:12: events[0].invoice: INV-1 is issued only later (line 13)"
+    ]
+
+
+def test_a_debtor_update_cannot_change_the_id_or_clear_the_name() -> None:
+    text = with_events(
+        "{day: 1, type: debtor.updated, debtor: d1, id: d9}",
+        "{day: 1, type: debtor.updated, debtor: d1, name: null}",
+    )
+
+    problems = problems_of(text)
+
+    assert problems[0].startswith("demo.yaml:12: events[0].id: unknown key; known keys")
+    assert problems[1:] == [
+        "demo.yaml:13: events[1]: name can be changed but not cleared"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        (
+            "{day: true, type: case.escalated, debtor: d1}",
+            "events[0].day: must be a whole number, not true",
+        ),
+        (
+            "{day: 1, type: [case.escalated], debtor: d1}",
+            "events[0].type: must be the name of a type, like invoice.issued",
+        ),
+        (
+            "[1, 2]",
+            "events[0]: an event is a mapping, like {day: 0, type: ..., debtor: ...}",
+        ),
+    ],
+)
+def test_an_event_of_the_wrong_shape_is_refused(event: str, expected: str) -> None:
+    assert problems_of(with_events(event)) == [f"demo.yaml:12: {expected}"]
