@@ -73,6 +73,14 @@ def with_events(*lines: str) -> str:
     return head + "events:\n" + "".join(f"  - {line}\n" for line in lines)
 
 
+def invoice_issued(day: int, amount: str) -> str:
+    """An event issuing INV-1 to d1 on 2026-01-05, due 2026-01-19."""
+    return (
+        f"{{day: {day}, type: invoice.issued, debtor: d1, invoice: INV-1,"
+        f' amount: "{amount}", issued: 2026-01-05, due: 2026-01-19}}'
+    )
+
+
 # Lines 1 to 11 are the example's head; the first event of `with_events` is on 12.
 FIRST_EVENT_LINE = 12
 
@@ -247,8 +255,7 @@ def test_every_ledger_type_becomes_its_inbound_fact_with_its_defaults() -> None:
 
 def test_every_collector_type_becomes_its_command() -> None:
     text = with_events(
-        '{day: 0, type: invoice.issued, debtor: d1, invoice: INV-1, amount: "100",'
-        " issued: 2026-01-05, due: 2026-01-19}",
+        invoice_issued(day=0, amount="100"),
         "{day: 1, type: dispute.opened, debtor: d1, invoice: INV-1}",
         "{day: 2, type: dispute.resolved, debtor: d1, invoice: INV-1,"
         " resolution: rejected, note: checked}",
@@ -368,31 +375,33 @@ def test_an_event_on_or_after_the_last_day_is_refused() -> None:
     ]
 
 
-def test_an_event_whose_time_is_before_the_start_is_refused_at_its_time() -> None:
-    text = replaced("day: 0,", "day: 0, time: '07:59',")
-
-    assert problems_of(text) == [
-        "demo.yaml:12: events[0].time: falls at 2026-01-05T07:59:00+01:00, "
-        "before start (2026-01-05T08:00:00+01:00)"
-    ]
-
-
-def test_an_event_before_the_start_is_refused() -> None:
-    text = replaced("08:00:00+01:00", "11:00:00+01:00")
-
-    assert problems_of(text) == [
-        "demo.yaml:12: events[0].day: falls at 2026-01-05T10:00:00+01:00, "
-        "before start (2026-01-05T11:00:00+01:00)"
-    ]
-
-
-def test_a_bad_time_of_day_is_refused() -> None:
-    text = replaced("day: 20,", "day: 20, time: '25:00',")
-
-    assert problems_of(text) == [
-        'demo.yaml:14: events[1].time: must be a time like "14:30" or "14:30:15", '
-        "not '25:00'"
-    ]
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "day: 0,",
+            "day: 0, time: '07:59',",
+            "demo.yaml:12: events[0].time: falls at 2026-01-05T07:59:00+01:00, "
+            "before start (2026-01-05T08:00:00+01:00)",
+        ),
+        (
+            "08:00:00+01:00",
+            "11:00:00+01:00",
+            "demo.yaml:12: events[0].day: falls at 2026-01-05T10:00:00+01:00, "
+            "before start (2026-01-05T11:00:00+01:00)",
+        ),
+        (
+            "day: 20,",
+            "day: 20, time: '25:00',",
+            'demo.yaml:14: events[1].time: must be a time like "14:30" or "14:30:15", '
+            "not '25:00'",
+        ),
+    ],
+)
+def test_an_event_before_the_start_or_at_no_time_of_day_is_refused(
+    old: str, new: str, expected: str
+) -> None:
+    assert problems_of(replaced(old, new)) == [expected]
 
 
 def test_a_start_without_offset_is_refused_from_the_file_or_the_command_line() -> None:
@@ -466,10 +475,8 @@ def test_a_debtor_declared_twice_is_refused_at_its_second_line() -> None:
 
 def test_an_invoice_issued_twice_to_one_debtor_is_refused() -> None:
     text = with_events(
-        '{day: 0, type: invoice.issued, debtor: d1, invoice: INV-1, amount: "1",'
-        " issued: 2026-01-05, due: 2026-01-19}",
-        '{day: 1, type: invoice.issued, debtor: d1, invoice: INV-1, amount: "2",'
-        " issued: 2026-01-05, due: 2026-01-19}",
+        invoice_issued(day=0, amount="1"),
+        invoice_issued(day=1, amount="2"),
     )
 
     assert problems_of(text) == [
@@ -480,8 +487,7 @@ def test_an_invoice_issued_twice_to_one_debtor_is_refused() -> None:
 def test_an_invoice_named_before_it_is_issued_or_never_is_refused() -> None:
     text = with_events(
         "{day: 1, type: dispute.opened, debtor: d1, invoice: INV-1}",
-        '{day: 2, type: invoice.issued, debtor: d1, invoice: INV-1, amount: "1",'
-        " issued: 2026-01-05, due: 2026-01-19}",
+        invoice_issued(day=2, amount="1"),
         '{day: 3, type: payment.received, debtor: d1, amount: "1", invoice: INV-2}',
     )
 
@@ -582,8 +588,7 @@ def test_an_invoice_issued_at_the_same_moment_but_later_in_the_file_is_too_late(
 ):
     text = with_events(
         "{day: 1, type: invoice.written_off, debtor: d1, invoice: INV-1}",
-        '{day: 1, type: invoice.issued, debtor: d1, invoice: INV-1, amount: "1",'
-        " issued: 2026-01-05, due: 2026-01-19}",
+        invoice_issued(day=1, amount="1"),
     )
 
     assert problems_of(text) == [
