@@ -233,7 +233,7 @@ def scenario_from_text(
 
 def _exact_amount(value: object) -> Decimal:
     if isinstance(value, float):
-        raise ValueError(f'must be quoted, like "{value:.2f}": money is never a float')
+        raise ValueError(f'must be quoted, like "{value}": money is never a float')
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ValueError('must be an amount in quotes, like "1200.00"')
     try:
@@ -400,7 +400,9 @@ class _Reading:
     issued: dict[tuple[str, str], _Checked] = field(default_factory=dict)
 
     def add(self, loc: Loc, message: str, *, in_file: bool = True) -> None:
-        path = format_path(loc)
+        self.add_at(format_path(loc), message, in_file=in_file)
+
+    def add_at(self, path: str, message: str, *, in_file: bool = True) -> None:
         line = line_of(path, self.lines) if in_file else None
         self.problems.append(Problem(path, message, line))
 
@@ -412,11 +414,7 @@ class _Reading:
             return model.model_validate(data)
         except ValidationError as error:
             for problem in explain(error, model, loc):
-                self.problems.append(
-                    Problem(
-                        problem.path, problem.message, line_of(problem.path, self.lines)
-                    )
-                )
+                self.add_at(problem.path, problem.message)
             return None
 
     def scenario(
@@ -535,9 +533,7 @@ class _Reading:
             except PolicyError as error:
                 for problem in error.problems:
                     path = f"policy.{problem.path}" if problem.path else "policy"
-                    self.problems.append(
-                        Problem(path, problem.message, line_of(path, self.lines))
-                    )
+                    self.add_at(path, problem.message)
                 return None
         if not isinstance(value, str):
             self.add(loc, "must be a policy file's path, or the policy as a mapping")

