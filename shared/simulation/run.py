@@ -312,6 +312,7 @@ def _carry_out(
                 debtor,
                 amount=command.amount,
                 promised_on=command.promised_on,
+                currency=command.currency,
                 note=command.note,
             )
         case DisputeToOpen():
@@ -328,7 +329,10 @@ def _carry_out(
             )
         case PlanToAgree():
             scheduler.agree_plan(
-                creditor, debtor, installments=list(command.installments)
+                creditor,
+                debtor,
+                installments=list(command.installments),
+                currency=command.currency,
             )
         case PauseToApply():
             scheduler.pause(creditor, debtor, until=command.until, note=command.note)

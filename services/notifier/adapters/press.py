@@ -54,9 +54,7 @@ class LetterPress:
                 logger.warning("letter press broken; a new pool takes over")
                 pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = self._new_pool()
-            return await loop.run_in_executor(
-                self._pool, self._render, html, base_url
-            )
+            return await loop.run_in_executor(self._pool, self._render, html, base_url)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
