@@ -108,7 +108,8 @@ def retry_wait(attempts: int) -> timedelta:
     # Doubling stops long before the cap is passed: 2**n of a timedelta
     # overflows once a contact has waited through a few dozen tries.
     doublings = min(max(attempts - 1, 0), 16)
-    return min(FIRST_RETRY * 2**doublings, LAST_RETRY)
+    wait: timedelta = FIRST_RETRY * 2**doublings
+    return min(wait, LAST_RETRY)
 
 
 class WorkList:
