@@ -26,6 +26,7 @@ from shared.devstack.smtp_sink import listening
 from shared.events import Envelope
 from shared.events.ids import stable_id
 from shared.simulation.bus import Bus
+from shared.simulation.databases import run_databases
 from shared.simulation.scenario import (
     DisputeToOpen,
     DisputeToResolve,
@@ -88,6 +89,8 @@ class Where:
     storing into `artifacts/emails`."""
     templates: Path | None = None
     letter_workers: int | None = None
+    postgres: str | None = None
+    """A PostgreSQL server for the services' databases; SQLite files if None."""
 
     @property
     def emails(self) -> Path:
@@ -121,11 +124,14 @@ async def simulate(
 
     await bus.start()
     try:
-        with tempfile.TemporaryDirectory(prefix="overdue-sim-") as workdir:
+        with (
+            tempfile.TemporaryDirectory(prefix="overdue-sim-") as workdir,
+            run_databases(Path(workdir), where.postgres) as engines,
+        ):
             system = System(
                 bus,
                 clock,
-                workdir=Path(workdir),
+                engines=engines,
                 letters=where.letters,
                 mail=mail,
                 templates=where.templates,
