@@ -2,9 +2,10 @@
 
 Each service is its real application service on its own database (SQLite
 files, or PostgreSQL as in production), and each topic it consumes is
-handled by the very handler its Kafka app subscribes (`services/*/app.py`). What the simulation
-leaves out is only the consumer loop around those handlers: here `settle`
-hands each handler what its group has not had, until nothing moves.
+handled by the very handler its Kafka app subscribes (`services/*/app.py`).
+What the simulation leaves out is only the consumer loop around those
+handlers: here `settle` hands each handler what its group has not had,
+until nothing moves.
 
 Emails go over SMTP through the notifier's own pool, to the server given or
 to an SMTP sink run inside the simulation; letters go through the notifier's
