@@ -55,7 +55,9 @@ def simulate_command(
     start: datetime | None = typer.Option(
         None,
         formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"],
-        help="Start at this moment instead, with its UTC offset.",
+        metavar="MOMENT",
+        help="Start at this moment instead: ISO 8601 with its UTC offset, "
+        "like 2026-03-02T08:00:00+01:00.",
     ),
     broker: BrokerChoice = typer.Option(
         BrokerChoice.auto,
