@@ -4,7 +4,8 @@ Run detached by `overdue infra up`:
 
     python -m shared.devstack.smtp_sink --host 127.0.0.1 --port 2525 --outbox var/outbox
 
-Each message becomes one `.eml` file, named by arrival time and Message-ID.
+Each message becomes one `.eml` file, named by its Date (else its arrival)
+and its Message-ID.
 It is written under a hidden temporary name and then renamed, so a reader
 globbing `*.eml` never sees half a message. Line endings are stored as
 `\n`, as Python's own `email` package writes them, and two headers are put
@@ -21,6 +22,7 @@ import smtplib
 import uuid
 from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
@@ -38,10 +40,22 @@ def file_stem(message_id: str | None, now: datetime) -> str:
     return f"{stamp}-{cleaned[:120] or uuid.uuid4().hex}"
 
 
+def dated(header: str | None) -> datetime:
+    """The moment a message says it was written (a simulation's are in virtual
+    time), else now: the outbox then lists messages in the order they were sent."""
+    try:
+        moment = parsedate_to_datetime(header) if header else None
+    except (TypeError, ValueError):
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        return datetime.now(UTC)
+    return moment
+
+
 def store(outbox: Path, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> Path:
     """Write one message into the outbox atomically; returns its path."""
     headers = BytesHeaderParser().parsebytes(raw)
-    stem = file_stem(headers.get("Message-ID"), datetime.now(UTC))
+    stem = file_stem(headers.get("Message-ID"), dated(headers.get("Date")))
     target = outbox / f"{stem}.eml"
     if target.exists():
         target = outbox / f"{stem}-{uuid.uuid4().hex[:8]}.eml"

@@ -29,9 +29,7 @@ logger = logging.getLogger(__name__)
 PARTITIONS = 3
 """Partitions of every topic of a run, as `overdue infra up` makes them."""
 
-TOPICS = tuple(
-    name for topic in ALL_TOPICS for name in (topic.name, topic.dlq)
-)
+TOPICS = tuple(name for topic in ALL_TOPICS for name in (topic.name, topic.dlq))
 
 Headers = list[tuple[str, bytes]]
 
@@ -285,7 +283,7 @@ class KafkaBus:
             for p in range(PARTITIONS)
         }
         found = []
-        while any(await consumer.position(tp) < end for tp, end in wanted.items()):
+        while await self._behind(consumer, wanted):
             polled = await consumer.getmany(timeout_ms=200)
             for records in polled.values():
                 found.extend(records)
@@ -294,6 +292,15 @@ class KafkaBus:
 
     def published(self, topic: str) -> int:
         return sum(self._ends[(topic, p)] for p in range(PARTITIONS))
+
+    @staticmethod
+    async def _behind(
+        consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]
+    ) -> bool:
+        for partition, end in ends.items():
+            if await consumer.position(partition) < end:
+                return True
+        return False
 
     async def _consumer(self, group: str, topic: str) -> AIOKafkaConsumer:
         """One consumer per group and topic, reading every partition from the

@@ -11,9 +11,11 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.engine import make_url
 
 from shared.devstack.kafka import answers
-from shared.devstack.state import endpoints, external_kafka
+from shared.devstack.settings import external_database, external_kafka
+from shared.devstack.state import endpoints
 from shared.simulation.bus import Bus, InProcessBus, KafkaBus
 from shared.simulation.run import Outcome, Where, simulate
 from shared.simulation.scenario import Scenario, ScenarioError, load_scenario
@@ -21,6 +23,11 @@ from shared.simulation.system import Mail
 from shared.simulation.timeline import render
 
 err = Console(stderr=True)
+
+
+class DatabaseChoice(enum.StrEnum):
+    sqlite = "sqlite"
+    postgres = "postgres"
 
 
 class BrokerChoice(enum.StrEnum):
@@ -34,7 +41,10 @@ def simulate_command(
         ..., metavar="SCENARIO.yaml", help="The scenario: creditor, debtors, events."
     ),
     out: Path | None = typer.Option(
-        None, "--out", "-o", help="Where to write the timeline (JSON Lines); stdout if not given."
+        None,
+        "--out",
+        "-o",
+        help="Where to write the timeline (JSON Lines); stdout if not given.",
     ),
     artifacts: Path | None = typer.Option(
         None,
@@ -45,7 +55,9 @@ def simulate_command(
     start: datetime | None = typer.Option(
         None,
         formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"],
-        help="Start at this moment instead, with its UTC offset.",
+        metavar="MOMENT",
+        help="Start at this moment instead: ISO 8601 with its UTC offset, "
+        "like 2026-03-02T08:00:00+01:00.",
     ),
     broker: BrokerChoice = typer.Option(
         BrokerChoice.auto,
@@ -66,6 +78,11 @@ def simulate_command(
         help="The creditor's template and branding overrides "
         "(a folder per creditor, as OVERDUE_TEMPLATE_OVERRIDES).",
     ),
+    database: DatabaseChoice = typer.Option(
+        DatabaseChoice.sqlite,
+        help="sqlite: a file per service; postgres: a fresh database per service "
+        "on the PostgreSQL of DATABASE_URL or `overdue infra`, dropped afterwards.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Run a scenario through the real ledger, scheduler and notifier, over a
@@ -83,7 +100,12 @@ def simulate_command(
     bus = _bus(broker, kafka)
     mail = _mail(smtp) if smtp else None
     with tempfile.TemporaryDirectory(prefix="overdue-artifacts-") as scratch:
-        where = Where(artifacts or Path(scratch), smtp=mail, templates=templates)
+        where = Where(
+            artifacts or Path(scratch),
+            smtp=mail,
+            templates=templates,
+            postgres=_postgres() if database is DatabaseChoice.postgres else None,
+        )
         outcome = asyncio.run(_run(scenario, bus, where, quiet=quiet))
         if out is None:
             sys.stdout.write(_text(outcome))
@@ -121,13 +143,24 @@ def _bus(choice: BrokerChoice, bootstrap: str | None) -> Bus:
         return InProcessBus()
     configured = bootstrap or external_kafka() or endpoints().kafka_bootstrap
     explicit = bool(bootstrap or external_kafka())
-    if choice is BrokerChoice.auto and not explicit:
-        if not asyncio.run(answers(configured)):
-            err.print("broker: in-process (no Kafka answers; `overdue infra up` starts one)")
-            return InProcessBus()
+    if (
+        choice is BrokerChoice.auto
+        and not explicit
+        and not asyncio.run(answers(configured))
+    ):
+        err.print(
+            "broker: in-process (no Kafka answers; `overdue infra up` starts one)"
+        )
+        return InProcessBus()
     bus = KafkaBus(configured)
     err.print(f"broker: Kafka at {configured}, topics sim-{bus.run}.*")
     return bus
+
+
+def _postgres() -> str:
+    server = external_database() or endpoints().database_url
+    err.print(f"databases: PostgreSQL at {make_url(server).render_as_string()}")
+    return server
 
 
 def _mail(address: str) -> Mail:
@@ -148,6 +181,8 @@ def _report(outcome: Outcome, out: Path | None, artifacts: Path | None) -> None:
     for line in lines:
         kinds[line["kind"]] = kinds.get(line["kind"], 0) + 1
     counted = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())) or "nothing"
-    err.print(f"timeline: {len(lines)} lines ({counted})" + (f" in {out}" if out else ""))
+    err.print(
+        f"timeline: {len(lines)} lines ({counted})" + (f" in {out}" if out else "")
+    )
     if artifacts is not None:
         err.print(f"artifacts: {artifacts}")

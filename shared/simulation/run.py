@@ -26,6 +26,7 @@ from shared.devstack.smtp_sink import listening
 from shared.events import Envelope
 from shared.events.ids import stable_id
 from shared.simulation.bus import Bus
+from shared.simulation.databases import run_databases
 from shared.simulation.scenario import (
     DisputeToOpen,
     DisputeToResolve,
@@ -88,6 +89,8 @@ class Where:
     storing into `artifacts/emails`."""
     templates: Path | None = None
     letter_workers: int | None = None
+    postgres: str | None = None
+    """A PostgreSQL server for the services' databases; SQLite files if None."""
 
     @property
     def emails(self) -> Path:
@@ -121,11 +124,14 @@ async def simulate(
 
     await bus.start()
     try:
-        with tempfile.TemporaryDirectory(prefix="overdue-sim-") as workdir:
+        with (
+            tempfile.TemporaryDirectory(prefix="overdue-sim-") as workdir,
+            run_databases(Path(workdir), where.postgres) as engines,
+        ):
             system = System(
                 bus,
                 clock,
-                workdir=Path(workdir),
+                engines=engines,
                 letters=where.letters,
                 mail=mail,
                 templates=where.templates,
@@ -231,11 +237,17 @@ class Run:
                 self._follow_details(event)
             else:
                 await self._command(event)
-            following = self._pending[0] if self._pending else None
-            if following is not None and following.at <= now:
-                if event.fact is not None and following.fact is not None:
-                    continue  # facts of one moment reach the ledger together
+            if event.fact is not None and self._fact_follows_now():
+                continue  # the facts of one moment reach the ledger together
             await self._settle()
+
+    def _fact_follows_now(self) -> bool:
+        following = self._pending[0] if self._pending else None
+        return (
+            following is not None
+            and following.at <= self.clock.now()
+            and following.fact is not None
+        )
 
     async def _fire_everything_due(self) -> None:
         """Timers and retries due now, fired until none is left at this moment."""
@@ -295,7 +307,9 @@ class Run:
         await self.system.settle(self.timeline.observe)
 
 
-def _carry_out(scheduler: Scheduler, creditor: str, debtor: str, command: object) -> None:
+def _carry_out(
+    scheduler: Scheduler, creditor: str, debtor: str, command: object
+) -> None:
     """Call the scheduler as its HTTP API does for the command."""
     match command:
         case PromiseToRecord():
@@ -304,6 +318,7 @@ def _carry_out(scheduler: Scheduler, creditor: str, debtor: str, command: object
                 debtor,
                 amount=command.amount,
                 promised_on=command.promised_on,
+                currency=command.currency,
                 note=command.note,
             )
         case DisputeToOpen():
@@ -320,7 +335,10 @@ def _carry_out(scheduler: Scheduler, creditor: str, debtor: str, command: object
             )
         case PlanToAgree():
             scheduler.agree_plan(
-                creditor, debtor, installments=list(command.installments)
+                creditor,
+                debtor,
+                installments=list(command.installments),
+                currency=command.currency,
             )
         case PauseToApply():
             scheduler.pause(creditor, debtor, until=command.until, note=command.note)

@@ -89,7 +89,9 @@ class Timeline:
                 **line,
             }
             order = len(self._entries)
-            self._entries.append((envelope.occurred_at, envelope.debtor, order, ordered))
+            self._entries.append(
+                (envelope.occurred_at, envelope.debtor, order, ordered)
+            )
 
     def lines(self) -> list[Line]:
         """Every line, in time order (SPEC §7)."""
@@ -108,8 +110,8 @@ class Timeline:
             return
         folder = self.agency / safe(envelope.creditor)
         folder.mkdir(parents=True, exist_ok=True)
-        case = str(envelope.data["case_id"]).rsplit("/", 1)[-1]
-        path = folder / f"{safe(envelope.debtor)}-{safe(case)}.json"
+        number = str(envelope.data["case_id"]).rpartition("#")[2]
+        path = folder / f"{safe(envelope.debtor)}-case-{safe(number)}.json"
         handed = {
             "creditor": envelope.creditor,
             "debtor": envelope.debtor,

@@ -512,7 +512,9 @@ class Scheduler:
     def next_timer(self) -> datetime | None:
         """The earliest moment any collection's timer is set for, or None."""
         with Session(self.engine) as session:
-            earliest = session.exec(select(sa.func.min(CollectionRow.next_moment))).one()
+            earliest = session.exec(
+                select(sa.func.min(CollectionRow.next_moment))
+            ).one()
         return utc(earliest) if earliest is not None else None
 
     @staticmethod
