@@ -83,15 +83,18 @@ class Run:
     timeline: Path
 
 
-def simulate(scenario: Path, out: Path, broker: str, *extra: str) -> Run:
+def simulate(
+    scenario: Path, out: Path, broker: str, env: dict[str, str] | None = None
+) -> Run:
     """`overdue simulate SCENARIO --out OUT --broker BROKER`, from the repository."""
     command = [str(OVERDUE), "simulate", str(scenario), "--out", str(out)]
-    command += ["--broker", broker, "--quiet", *extra]
+    command += ["--broker", broker, "--quiet"]
     if broker == "kafka":
         command += ["--kafka", endpoints().kafka_bootstrap]
     done = subprocess.run(
         command,
         cwd=ROOT,
+        env=env,
         capture_output=True,
         text=True,
         timeout=RUN_TIMEOUT,
@@ -100,66 +103,49 @@ def simulate(scenario: Path, out: Path, broker: str, *extra: str) -> Run:
     return Run(done.returncode, done.stderr, out)
 
 
-class Runs:
-    """Simulations on one broker, started early on a few workers; a test waits
-    for its own."""
+SELECTING = {
+    "kafka": "test_the_timeline_over_kafka_is_the_one_the_spec_gives",
+    "memory": "test_the_timeline_in_memory_is_the_one_the_spec_gives",
+}
+"""Which test asks for the runs on each broker."""
 
-    def __init__(self, broker: str, folder: Path) -> None:
-        self.broker = broker
+
+class Runs:
+    """Simulations started early on a few workers; a test waits for its own."""
+
+    def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.pool = ThreadPoolExecutor(max_workers=JOBS)
-        self.started: dict[Path, Future[Run]] = {}
+        self.started: dict[tuple[str, Path], Future[Run]] = {}
 
-    def start(self, scenario: Path) -> None:
-        if scenario not in self.started:
-            out = self.folder / f"{scenario.stem}.jsonl"
-            self.started[scenario] = self.pool.submit(
-                simulate, scenario, out, self.broker
+    def start(self, broker: str, scenario: Path) -> None:
+        if (broker, scenario) not in self.started:
+            out = self.folder / f"{scenario.stem}.{broker}.jsonl"
+            self.started[(broker, scenario)] = self.pool.submit(
+                simulate, scenario, out, broker
             )
 
-    def of(self, scenario: Path) -> Run:
-        self.start(scenario)
-        return self.started[scenario].result()
+    def of(self, broker: str, scenario: Path) -> Run:
+        self.start(broker, scenario)
+        return self.started[(broker, scenario)].result()
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _runs_for(
-    request: pytest.FixtureRequest, folder: Path, broker: str, test: str
+@pytest.fixture(scope="session")
+def runs(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Runs]:
-    """Runs on `broker`, every scenario the session selected for `test` started."""
-    runs = Runs(broker, folder)
+    """Every run the session's selected tests will ask for, started at once."""
+    runs = Runs(tmp_path_factory.mktemp("timelines"))
     for item in request.session.items:
         callspec = getattr(item, "callspec", None)
-        if getattr(item, "originalname", None) == test and callspec is not None:
-            runs.start(callspec.params["scenario"])
+        for broker, test in SELECTING.items():
+            if getattr(item, "originalname", None) == test and callspec is not None:
+                runs.start(broker, callspec.params["scenario"])
     yield runs
     runs.close()
-
-
-@pytest.fixture(scope="session")
-def kafka_runs(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Runs]:
-    yield from _runs_for(
-        request,
-        tmp_path_factory.mktemp("kafka"),
-        "kafka",
-        "test_the_timeline_over_kafka_is_the_one_the_spec_gives",
-    )
-
-
-@pytest.fixture(scope="session")
-def memory_runs(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Runs]:
-    yield from _runs_for(
-        request,
-        tmp_path_factory.mktemp("memory"),
-        "memory",
-        "test_the_timeline_in_memory_is_the_one_the_spec_gives",
-    )
 
 
 def timeline_lines(path: Path) -> list[str]:
@@ -204,18 +190,18 @@ def assert_timeline_is_expected(scenario: Path, run: Run) -> None:
 @pytest.mark.integration
 @pytest.mark.parametrize("scenario", scenarios())
 def test_the_timeline_over_kafka_is_the_one_the_spec_gives(
-    scenario: Path, kafka_runs: Runs
+    scenario: Path, runs: Runs
 ) -> None:
-    run = kafka_runs.of(scenario)
+    run = runs.of("kafka", scenario)
 
     assert_timeline_is_expected(scenario, run)
 
 
 @pytest.mark.parametrize("scenario", scenarios(ON_BOTH_BROKERS))
 def test_the_timeline_in_memory_is_the_one_the_spec_gives(
-    scenario: Path, memory_runs: Runs
+    scenario: Path, runs: Runs
 ) -> None:
-    run = memory_runs.of(scenario)
+    run = runs.of("memory", scenario)
 
     assert_timeline_is_expected(scenario, run)
 
@@ -249,19 +235,10 @@ MISTAKE_AT = f"{MISTAKE.relative_to(ROOT)}:17: events[1].amount: "
 """Where the mistake is: the file as given, line 17, the field's path."""
 
 
-def _simulate_the_mistake(tmp_path: Path) -> subprocess.CompletedProcess[str]:
+def _simulate_the_mistake(tmp_path: Path) -> Run:
     # Without COLUMNS, as when stderr goes to a file or a CI log.
-    memory_out = ["--out", str(tmp_path / "t.jsonl"), "--broker", "memory"]
     env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
-    return subprocess.run(
-        [str(OVERDUE), "simulate", str(MISTAKE.relative_to(ROOT)), *memory_out],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT,
-        check=False,
-    )
+    return simulate(MISTAKE.relative_to(ROOT), tmp_path / "t.jsonl", "memory", env)
 
 
 def test_a_scenario_with_a_mistake_exits_2_naming_its_line_and_field(
@@ -274,7 +251,7 @@ def test_a_scenario_with_a_mistake_exits_2_naming_its_line_and_field(
         done.stderr
     )
     assert "200,00" in done.stderr
-    assert not (tmp_path / "t.jsonl").exists()
+    assert not done.timeline.exists()
 
 
 @pytest.mark.xfail(
