@@ -235,23 +235,24 @@ MISTAKE_AT = f"{MISTAKE.relative_to(ROOT)}:17: events[1].amount: "
 """Where the mistake is: the file as given, line 17, the field's path."""
 
 
-def _simulate_the_mistake(tmp_path: Path) -> Run:
+@pytest.fixture(scope="module")
+def mistake_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """The scenario with a mistake, run once for the tests that read its stderr."""
     # Without COLUMNS, as when stderr goes to a file or a CI log.
     env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
-    return simulate(MISTAKE.relative_to(ROOT), tmp_path / "t.jsonl", "memory", env)
+    out = tmp_path_factory.mktemp("mistake") / "t.jsonl"
+    return simulate(MISTAKE.relative_to(ROOT), out, "memory", env)
 
 
 def test_a_scenario_with_a_mistake_exits_2_naming_its_line_and_field(
-    tmp_path: Path,
+    mistake_run: Run,
 ) -> None:
-    done = _simulate_the_mistake(tmp_path)
-
-    assert done.returncode == 2, done.stderr
-    assert any(line.startswith(MISTAKE_AT) for line in done.stderr.splitlines()), (
-        done.stderr
-    )
-    assert "200,00" in done.stderr
-    assert not done.timeline.exists()
+    assert mistake_run.returncode == 2, mistake_run.stderr
+    assert any(
+        line.startswith(MISTAKE_AT) for line in mistake_run.stderr.splitlines()
+    ), mistake_run.stderr
+    assert "200,00" in mistake_run.stderr
+    assert not mistake_run.timeline.exists()
 
 
 @pytest.mark.xfail(
@@ -259,9 +260,7 @@ def test_a_scenario_with_a_mistake_exits_2_naming_its_line_and_field(
     reason="the CLI prints problems through rich, which wraps them at 80 columns "
     "when stderr is not a terminal, so one problem spans two lines",
 )
-def test_each_mistake_is_one_line_of_stderr(tmp_path: Path) -> None:
-    done = _simulate_the_mistake(tmp_path)
-
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1, done.stderr
+def test_each_mistake_is_one_line_of_stderr(mistake_run: Run) -> None:
+    lines = mistake_run.stderr.strip().splitlines()
+    assert len(lines) == 1, mistake_run.stderr
     assert lines[0].startswith(MISTAKE_AT)
