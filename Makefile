@@ -69,9 +69,10 @@ schemas: python-env ## regenerate docs/schemas from the event contracts
 asyncapi: python-env ## regenerate docs/asyncapi from the services
 	@for svc in ledger scheduler notifier; do $(OVERDUE) $$svc asyncapi; done
 
-demo: install ## start the stack and run the main job end to end
+demo: install ## start the stack, simulate 120 days of examples/demo/, stop the stack
 	@$(OVERDUE) infra up
-	@$(BIN)/python -m shared.devstack.demo
+	@status=0; $(BIN)/python -m shared.devstack.demo || status=$$?; \
+	  $(OVERDUE) infra down; exit $$status
 
 clean: ## stop the stack and delete var/ (jars, databases, outbox) and .venv
 	-@$(OVERDUE) infra down 2>/dev/null
