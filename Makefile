@@ -27,7 +27,8 @@ $(UV):
 	@$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 python-env: $(UV)
-	@$(UV) sync --frozen --quiet --python $(PYTHON)
+	@$(UV) sync --frozen --quiet --compile-bytecode --python $(PYTHON)
+	@$(BIN)/python -m compileall -q shared services > /dev/null
 
 kafka-jars: python-env
 	@$(OVERDUE) infra fetch

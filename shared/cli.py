@@ -9,6 +9,7 @@ from services.scheduler.cli import app as scheduler_app
 from shared.contracts_cli import app as contracts_app
 from shared.devstack.cli import app as infra_app
 from shared.policy.cli import app as policy_app
+from shared.simulation.cli import simulate_command
 
 app = typer.Typer(
     help="overdue: the debt-collection conversation, run systematically and with tact.",
@@ -21,6 +22,7 @@ app.add_typer(notifier_app, name="notifier")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(policy_app, name="policy")
 app.command(name="preview")(preview)
+app.command(name="simulate")(simulate_command)
 
 
 def main() -> None:

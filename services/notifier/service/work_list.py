@@ -224,6 +224,16 @@ class WorkList:
                 )
             )
 
+    def next_attempt(self) -> datetime | None:
+        """When the earliest open contact is next due a try, or None."""
+        with transaction(self.engine) as session:
+            earliest = session.exec(
+                select(sa.func.min(ContactRow.next_attempt_at)).where(
+                    col(ContactRow.done_at).is_(None)
+                )
+            ).one()
+        return utc(earliest) if earliest is not None else None
+
     def debtors_of(self, contact_ids: list[str]) -> list[tuple[str, str]]:
         """Each known contact with its debtor, in the order given."""
         with transaction(self.engine) as session:
