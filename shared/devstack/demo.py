@@ -10,7 +10,6 @@ brings the stack up before it and down after it, whatever it returns.
 """
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from shared.devstack.paths import paths, repo_root
 from shared.devstack.state import endpoints
 from shared.devstack.summary import Payment, Summary, read_timeline, summarize
 from shared.events.inbound import InboundPaymentReceived
+from shared.simulation.scenario import load_scenario
 
 DEMO = Path("examples") / "demo"
 SCENARIO = DEMO / "scenario.yaml"
@@ -60,10 +60,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         str(artifacts),
         "--out",
         str(timeline),
+        "--templates",
+        str(root / BRANDING),
     ]
     console.print(f"$ overdue simulate {SCENARIO} --broker kafka --smtp {smtp} …")
-    env = {**os.environ, "OVERDUE_TEMPLATE_OVERRIDES": str(root / BRANDING)}
-    done = subprocess.run(command, cwd=root, env=env, check=False)
+    done = subprocess.run(command, cwd=root, check=False)
     if done.returncode != 0:
         console.print(f"[red]overdue simulate failed (exit {done.returncode})[/red]")
         return done.returncode
@@ -101,8 +102,6 @@ def emails_in(outbox: Path) -> set[Path]:
 def scenario_payments(scenario: Path) -> list[Payment]:
     """The payments the scenario records, with their moments, as the simulation
     reads them."""
-    from shared.simulation.scenario import load_scenario
-
     return [
         Payment(event.debtor, event.at, event.fact.amount, event.fact.currency)
         for event in load_scenario(scenario).events
