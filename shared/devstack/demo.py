@@ -63,7 +63,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--templates",
         str(root / BRANDING),
     ]
-    console.print(f"$ overdue simulate {SCENARIO} --broker kafka --smtp {smtp} …")
+    console.print(
+        f"$ overdue simulate {SCENARIO} --broker kafka --smtp {smtp} "
+        f"--artifacts {artifacts} --out {timeline} --templates {BRANDING}",
+        highlight=False,
+        soft_wrap=True,
+    )
     done = subprocess.run(command, cwd=root, check=False)
     if done.returncode != 0:
         console.print(f"[red]overdue simulate failed (exit {done.returncode})[/red]")
@@ -134,9 +139,9 @@ def show_summary(summary: Summary, seconds: float) -> None:
             failed.add_row(reason, channel, str(count))
         console.print(failed)
 
-    cases = Table(title="Cases")
-    cases.add_column("")
-    cases.add_column("", justify="right")
+    cases = Table(title="Cases", show_header=False)
+    cases.add_column("what")
+    cases.add_column("how many", justify="right")
     cases.add_row("debtors contacted", str(summary.debtors_contacted))
     cases.add_row("cases resolved", str(summary.resolved))
     cases.add_row("cases escalated to the agency", str(summary.escalated))
