@@ -11,9 +11,10 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.engine import make_url
 
 from shared.devstack.kafka import answers
-from shared.devstack.settings import external_kafka
+from shared.devstack.settings import external_database, external_kafka
 from shared.devstack.state import endpoints
 from shared.simulation.bus import Bus, InProcessBus, KafkaBus
 from shared.simulation.run import Outcome, Where, simulate
@@ -22,6 +23,11 @@ from shared.simulation.system import Mail
 from shared.simulation.timeline import render
 
 err = Console(stderr=True)
+
+
+class DatabaseChoice(enum.StrEnum):
+    sqlite = "sqlite"
+    postgres = "postgres"
 
 
 class BrokerChoice(enum.StrEnum):
@@ -49,7 +55,9 @@ def simulate_command(
     start: datetime | None = typer.Option(
         None,
         formats=["%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"],
-        help="Start at this moment instead, with its UTC offset.",
+        metavar="MOMENT",
+        help="Start at this moment instead: ISO 8601 with its UTC offset, "
+        "like 2026-03-02T08:00:00+01:00.",
     ),
     broker: BrokerChoice = typer.Option(
         BrokerChoice.auto,
@@ -70,6 +78,11 @@ def simulate_command(
         help="The creditor's template and branding overrides "
         "(a folder per creditor, as OVERDUE_TEMPLATE_OVERRIDES).",
     ),
+    database: DatabaseChoice = typer.Option(
+        DatabaseChoice.sqlite,
+        help="sqlite: a file per service; postgres: a fresh database per service "
+        "on the PostgreSQL of DATABASE_URL or `overdue infra`, dropped afterwards.",
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Run a scenario through the real ledger, scheduler and notifier, over a
@@ -87,7 +100,12 @@ def simulate_command(
     bus = _bus(broker, kafka)
     mail = _mail(smtp) if smtp else None
     with tempfile.TemporaryDirectory(prefix="overdue-artifacts-") as scratch:
-        where = Where(artifacts or Path(scratch), smtp=mail, templates=templates)
+        where = Where(
+            artifacts or Path(scratch),
+            smtp=mail,
+            templates=templates,
+            postgres=_postgres() if database is DatabaseChoice.postgres else None,
+        )
         outcome = asyncio.run(_run(scenario, bus, where, quiet=quiet))
         if out is None:
             sys.stdout.write(_text(outcome))
@@ -137,6 +155,12 @@ def _bus(choice: BrokerChoice, bootstrap: str | None) -> Bus:
     bus = KafkaBus(configured)
     err.print(f"broker: Kafka at {configured}, topics sim-{bus.run}.*")
     return bus
+
+
+def _postgres() -> str:
+    server = external_database() or endpoints().database_url
+    err.print(f"databases: PostgreSQL at {make_url(server).render_as_string()}")
+    return server
 
 
 def _mail(address: str) -> Mail:

@@ -26,6 +26,7 @@ from shared.devstack.smtp_sink import listening
 from shared.events import Envelope
 from shared.events.ids import stable_id
 from shared.simulation.bus import Bus
+from shared.simulation.databases import run_databases
 from shared.simulation.scenario import (
     DisputeToOpen,
     DisputeToResolve,
@@ -88,6 +89,8 @@ class Where:
     storing into `artifacts/emails`."""
     templates: Path | None = None
     letter_workers: int | None = None
+    postgres: str | None = None
+    """A PostgreSQL server for the services' databases; SQLite files if None."""
 
     @property
     def emails(self) -> Path:
@@ -121,11 +124,14 @@ async def simulate(
 
     await bus.start()
     try:
-        with tempfile.TemporaryDirectory(prefix="overdue-sim-") as workdir:
+        with (
+            tempfile.TemporaryDirectory(prefix="overdue-sim-") as workdir,
+            run_databases(Path(workdir), where.postgres) as engines,
+        ):
             system = System(
                 bus,
                 clock,
-                workdir=Path(workdir),
+                engines=engines,
                 letters=where.letters,
                 mail=mail,
                 templates=where.templates,
@@ -312,6 +318,7 @@ def _carry_out(
                 debtor,
                 amount=command.amount,
                 promised_on=command.promised_on,
+                currency=command.currency,
                 note=command.note,
             )
         case DisputeToOpen():
@@ -328,7 +335,10 @@ def _carry_out(
             )
         case PlanToAgree():
             scheduler.agree_plan(
-                creditor, debtor, installments=list(command.installments)
+                creditor,
+                debtor,
+                installments=list(command.installments),
+                currency=command.currency,
             )
         case PauseToApply():
             scheduler.pause(creditor, debtor, until=command.until, note=command.note)

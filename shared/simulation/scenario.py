@@ -233,7 +233,7 @@ def scenario_from_text(
 
 def _exact_amount(value: object) -> Decimal:
     if isinstance(value, float):
-        raise ValueError(f'must be quoted, like "{value:.2f}": money is never a float')
+        raise ValueError(f'must be quoted, like "{value}": money is never a float')
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ValueError('must be an amount in quotes, like "1200.00"')
     try:
@@ -285,7 +285,7 @@ class _Debtor(DebtorDetails):
 
 
 class _Event(Part):
-    day: int = Field(ge=0)
+    day: int = Field(ge=0, strict=True)
     type: str
     debtor: Line = Field(min_length=1)
     time: ClockTime | None = None
@@ -399,9 +399,12 @@ class _Reading:
     problems: list[Problem]
     issued: dict[tuple[str, str], _Checked] = field(default_factory=dict)
 
-    def add(self, loc: Loc, message: str) -> None:
-        path = format_path(loc)
-        self.problems.append(Problem(path, message, line_of(path, self.lines)))
+    def add(self, loc: Loc, message: str, *, in_file: bool = True) -> None:
+        self.add_at(format_path(loc), message, in_file=in_file)
+
+    def add_at(self, path: str, message: str, *, in_file: bool = True) -> None:
+        line = line_of(path, self.lines) if in_file else None
+        self.problems.append(Problem(path, message, line))
 
     def line(self, loc: Loc) -> int:
         return line_of(format_path(loc), self.lines) or 0
@@ -411,11 +414,7 @@ class _Reading:
             return model.model_validate(data)
         except ValidationError as error:
             for problem in explain(error, model, loc):
-                self.problems.append(
-                    Problem(
-                        problem.path, problem.message, line_of(problem.path, self.lines)
-                    )
-                )
+                self.add_at(problem.path, problem.message)
             return None
 
     def scenario(
@@ -463,10 +462,12 @@ class _Reading:
             with contextlib.suppress(ValueError):
                 value = datetime.fromisoformat(value)
         if not isinstance(value, datetime):
-            self.add(("start",), f"{where}must be a moment with its offset, {example}")
+            message = f"{where}must be a moment with its offset, {example}"
+            self.add(("start",), message, in_file=not overridden)
             return None
         if value.tzinfo is None or value.utcoffset() is None:
-            self.add(("start",), f"{where}has no timezone offset; write it {example}")
+            message = f"{where}has no timezone offset; write it {example}"
+            self.add(("start",), message, in_file=not overridden)
             return None
         return value
 
@@ -476,10 +477,11 @@ class _Reading:
             self.add(("days",), "is required: how many days the scenario runs")
             return None
         if isinstance(value, bool) or not isinstance(value, int):
-            self.add(("days",), f"{where}must be a whole number of days, not {value!r}")
+            message = f"{where}must be a whole number of days, not {value!r}"
+            self.add(("days",), message, in_file=not overridden)
             return None
         if value < 1:
-            self.add(("days",), f"{where}must be 1 or more")
+            self.add(("days",), f"{where}must be 1 or more", in_file=not overridden)
             return None
         return value
 
@@ -515,7 +517,7 @@ class _Reading:
                 late_fees=given.late_fees,
             )
         except ValidationError as error:
-            for problem in explain(error, CreditorProfile, ("creditor",)):
+            for problem in explain(error, CreditorProfile):
                 self.add(("creditor",), str(problem))
             return None
         return given.id, profile
@@ -531,9 +533,7 @@ class _Reading:
             except PolicyError as error:
                 for problem in error.problems:
                     path = f"policy.{problem.path}" if problem.path else "policy"
-                    self.problems.append(
-                        Problem(path, problem.message, line_of(path, self.lines))
-                    )
+                    self.add_at(path, problem.message)
                 return None
         if not isinstance(value, str):
             self.add(loc, "must be a policy file's path, or the policy as a mapping")
@@ -616,22 +616,25 @@ class _Reading:
         if kind is None:
             self.add((*loc, "type"), "is required: one of " + ", ".join(EVENT_TYPES))
             return None
+        if not isinstance(kind, str):
+            self.add((*loc, "type"), "must be the name of a type, like invoice.issued")
+            return None
         if kind not in _MODELS:
             self.add(
                 (*loc, "type"),
-                unknown_name(str(kind), list(EVENT_TYPES), "type", shown=True),
+                unknown_name(kind, list(EVENT_TYPES), "type", shown=True),
             )
             return None
+        day = item.get("day")
+        if isinstance(day, int) and days is not None and day >= days:
+            self.add((*loc, "day"), f"must be less than days ({days})")
+            days = None  # so its moment is not worked out, and not refused again
         debtor = item.get("debtor")
         if isinstance(debtor, str) and debtor not in debtors:
             known = list(debtors) or ["none"]
             self.add(
                 (*loc, "debtor"), unknown_name(debtor, known, "debtor", shown=True)
             )
-        day = item.get("day")
-        if isinstance(day, int) and days is not None and day >= days:
-            self.add((*loc, "day"), f"must be less than days ({days})")
-            days = None  # so its moment is not worked out, and not refused again
         event = self.validate(_MODELS[kind], item, loc)
         if event is None:
             return None
@@ -649,10 +652,14 @@ class _Reading:
         field_ = "day" if event.time is None else "time"
         end = start + timedelta(days=days)
         if at < start:
-            self.add((*loc, field_), f"falls at {at.isoformat()}, before start")
+            message = f"falls at {at.isoformat()}, before start ({start.isoformat()})"
+            self.add((*loc, field_), message)
             return None
         if at >= end:
-            self.add((*loc, field_), f"falls at {at.isoformat()}, at or after the end")
+            message = (
+                f"falls at {at.isoformat()}, at or after the end ({end.isoformat()})"
+            )
+            self.add((*loc, field_), message)
             return None
         return at
 
@@ -673,8 +680,15 @@ class _Reading:
         issued = self.issued.get((found.event.debtor, invoice))
         where = ("events", found.index, "invoice")
         if issued is None:
-            self.add(where, f"{invoice} is not issued to {found.event.debtor} here")
-        elif found.at and issued.at and issued.at > found.at:
+            self.add(
+                where,
+                f"{invoice} is not issued to {found.event.debtor} in this scenario",
+            )
+        elif (
+            found.at
+            and issued.at
+            and (issued.at, issued.index) > (found.at, found.index)
+        ):
             self.add(where, f"{invoice} is issued only later (line {issued.line})")
 
     def build(
@@ -708,18 +722,18 @@ class _Context:
     local: date | None
     currency: str | None
 
-    def exact(
+    def money(
         self, amount: Decimal, currency: str | None, field_: Loc = ("amount",)
-    ) -> bool:
+    ) -> Decimal | None:
+        """`amount` at its currency's minor unit; none if it has more decimals."""
         currency = currency or self.currency
         if currency is None:
-            return True
+            return amount
         try:
-            check_precision(amount, currency)
+            return check_precision(amount, currency)
         except InvalidAmount as error:
             self.reading.add((*self.loc, *field_), str(error))
-            return False
-        return True
+            return None
 
     def payload(self, model: type[_P], **data: Any) -> _P | None:
         if self.local is None or self.currency is None:
@@ -734,10 +748,11 @@ class _Context:
 
 def _invoice_issued(event: _Event, context: _Context, n: int) -> Payload | None:
     assert isinstance(event, _InvoiceIssued)
+    amount = context.money(event.amount, event.currency)
     if event.due < event.issued:
         context.reading.add((*context.loc, "due"), f"is before issued ({event.issued})")
         return None
-    if not context.exact(event.amount, event.currency):
+    if amount is None:
         return None
     return context.payload(
         InboundInvoiceIssued,
@@ -745,19 +760,20 @@ def _invoice_issued(event: _Event, context: _Context, n: int) -> Payload | None:
         issued_on=event.issued,
         due_on=event.due,
         currency=event.currency or context.currency,
-        amount=event.amount,
+        amount=amount,
     )
 
 
 def _payment_received(event: _Event, context: _Context, n: int) -> Payload | None:
     assert isinstance(event, _PaymentReceived)
-    if not context.exact(event.amount, event.currency):
+    amount = context.money(event.amount, event.currency)
+    if amount is None:
         return None
     return context.payload(
         InboundPaymentReceived,
         payment_id=event.id or f"PAY-{event.debtor}-{n}",
         currency=event.currency or context.currency,
-        amount=event.amount,
+        amount=amount,
         received_on=event.received or context.local,
         invoice=event.invoice,
         reference=event.reference,
@@ -766,14 +782,15 @@ def _payment_received(event: _Event, context: _Context, n: int) -> Payload | Non
 
 def _credit_note_issued(event: _Event, context: _Context, n: int) -> Payload | None:
     assert isinstance(event, _CreditNoteIssued)
-    if not context.exact(event.amount, event.currency):
+    amount = context.money(event.amount, event.currency)
+    if amount is None:
         return None
     return context.payload(
         InboundCreditNoteIssued,
         number=event.number or f"CN-{event.debtor}-{n}",
         issued_on=event.issued or context.local,
         currency=event.currency or context.currency,
-        amount=event.amount,
+        amount=amount,
         invoice=event.invoice,
         reason=event.reason,
     )
@@ -791,22 +808,16 @@ def _invoice_written_off(event: _Event, context: _Context, n: int) -> Payload | 
 
 def _debtor_updated(event: _Event, context: _Context, n: int) -> Payload | None:
     assert isinstance(event, _DebtorUpdated)
-    changes = event.model_dump(
-        exclude=set(_Event.model_fields), exclude_unset=True, by_alias=False
-    )
+    changes = event.model_dump(exclude=set(_Event.model_fields), exclude_unset=True)
     return context.payload(InboundDebtorUpdated, **changes)
 
 
 def _promise_recorded(event: _Event, context: _Context, n: int) -> Command | None:
     assert isinstance(event, _PromiseRecorded)
-    if not context.exact(event.amount, event.currency):
+    amount = context.money(event.amount, event.currency)
+    if amount is None:
         return None
-    if context.local and event.date < context.local:
-        context.reading.add(
-            (*context.loc, "date"), f"is before the event's day ({context.local})"
-        )
-        return None
-    return PromiseToRecord(event.amount, event.date, event.note, event.currency)
+    return PromiseToRecord(amount, event.date, event.note, event.currency)
 
 
 def _dispute_opened(event: _Event, context: _Context, n: int) -> Command:
@@ -821,24 +832,22 @@ def _dispute_resolved(event: _Event, context: _Context, n: int) -> Command:
 
 def _plan_agreed(event: _Event, context: _Context, n: int) -> Command | None:
     assert isinstance(event, _PlanAgreed)
-    fine = True
+    installments: list[tuple[date, Decimal | None]] = []
     for index, installment in enumerate(event.installments):
         where: Loc = ("installments", index)
-        fine = (
-            context.exact(installment.amount, event.currency, (*where, "amount"))
-            and fine
-        )
-        if index and installment.date <= event.installments[index - 1].date:
-            earlier = event.installments[index - 1].date
+        amount = context.money(installment.amount, event.currency, (*where, "amount"))
+        if installments and installment.date <= installments[-1][0]:
             context.reading.add(
                 (*context.loc, *where, "date"),
-                f"must be after the installment before it ({earlier})",
+                f"must be after the installment before it ({installments[-1][0]})",
             )
-            fine = False
-    if not fine:
+        installments.append((installment.date, amount))
+
+    agreed = tuple((on, amount) for on, amount in installments if amount is not None)
+    dates = [on for on, _ in installments]
+    if len(agreed) < len(installments) or dates != sorted(set(dates)):
         return None
-    installments = tuple((item.date, item.amount) for item in event.installments)
-    return PlanToAgree(installments, event.currency)
+    return PlanToAgree(agreed, event.currency)
 
 
 def _case_paused(event: _Event, context: _Context, n: int) -> Command | None:

@@ -1,10 +1,11 @@
 """The three services of a simulation, wired to one bus and one virtual clock.
 
-Each service is its real application service on its own SQLite database,
-migrated as in production, and each topic it consumes is handled by the very
-handler its Kafka app subscribes (`services/*/app.py`). What the simulation
-leaves out is only the consumer loop around those handlers: here `settle`
-hands each handler what its group has not had, until nothing moves.
+Each service is its real application service on its own database (SQLite
+files, or PostgreSQL as in production), and each topic it consumes is
+handled by the very handler its Kafka app subscribes (`services/*/app.py`).
+What the simulation leaves out is only the consumer loop around those
+handlers: here `settle` hands each handler what its group has not had,
+until nothing moves.
 
 Emails go over SMTP through the notifier's own pool, to the server given or
 to an SMTP sink run inside the simulation; letters go through the notifier's
@@ -12,7 +13,7 @@ press into its print room.
 """
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 import anyio
 from aiokafka import ConsumerRecord
 from pydantic import ValidationError
+from sqlalchemy import Engine
 
 from services.ledger.adapters.tables import OutboxMessage as LedgerOutbox
 from services.ledger.app import fact_recorder
@@ -39,8 +41,6 @@ from services.scheduler.app import follower, ledger_follower
 from services.scheduler.catch_up import LedgerProgress
 from services.scheduler.service import Scheduler
 from shared.clock import VirtualClock
-from shared.db.engine import make_engine
-from shared.db.migrations import upgrade
 from shared.events import Envelope
 from shared.messaging.dlq import DeadLetters
 from shared.messaging.errors import PermanentError
@@ -124,7 +124,7 @@ class System:
         bus: Bus,
         clock: VirtualClock,
         *,
-        workdir: Path,
+        engines: Mapping[str, Engine],
         letters: Path,
         mail: Mail,
         templates: Path | None = None,
@@ -132,11 +132,6 @@ class System:
     ) -> None:
         self.bus = bus
         self.clock = clock
-        engines = {}
-        for service in ("ledger", "scheduler", "notifier"):
-            url = f"sqlite:///{workdir / service}.db"
-            upgrade(service, url)
-            engines[service] = make_engine(url)
 
         self.ledger = Ledger(engines["ledger"], clock)
         self.scheduler = Scheduler(engines["scheduler"], clock)
@@ -152,10 +147,15 @@ class System:
             print_room=self.print_room,
         )
         self.binder = Binder(engines["notifier"], clock, self.print_room)
+        # The relays run only between steps, when no transaction is open: a
+        # hole in an outbox's positions is a rollback's, never a late commit.
         self.relays = [
-            OutboxRelay(engines["ledger"], LedgerOutbox, bus, clock=clock),
-            OutboxRelay(engines["scheduler"], SchedulerOutbox, bus, clock=clock),
-            OutboxRelay(engines["notifier"], NotifierOutbox, bus, clock=clock),
+            OutboxRelay(engines[service], table, bus, clock=clock, gap_wait=0.0)
+            for service, table in (
+                ("ledger", LedgerOutbox),
+                ("scheduler", SchedulerOutbox),
+                ("notifier", NotifierOutbox),
+            )
         ]
         self.consumers = self._consumers()
 

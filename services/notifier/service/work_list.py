@@ -105,7 +105,10 @@ def outcome_fields(contact: SendContact) -> dict[str, Any]:
 
 def retry_wait(attempts: int) -> timedelta:
     """5 s after the first try, doubling with each, at most 15 min."""
-    wait: timedelta = FIRST_RETRY * 2 ** max(attempts - 1, 0)
+    # Doubling stops long before the cap is passed: 2**n of a timedelta
+    # overflows once a contact has waited through a few dozen tries.
+    doublings = min(max(attempts - 1, 0), 16)
+    wait: timedelta = FIRST_RETRY * 2**doublings
     return min(wait, LAST_RETRY)
 
 
