@@ -159,21 +159,29 @@ def show_files(artifacts: Path, timeline: Path, outbox: Path, emails: int) -> No
     letters = sorted(artifacts.glob("letters/*/*/letters/*.pdf"))
     batches = sorted(artifacts.glob("letters/*/*/batch-*.pdf"))
     agency = sorted(artifacts.glob("agency/*/*.json"))
+    rows = [
+        ("timeline", timeline, ""),
+        ("emails", outbox, f"{emails} received by the SMTP sink"),
+        (
+            "letters",
+            artifacts / "letters",
+            f"{len(letters)} letters, {len(batches)} daily print batches "
+            "with their manifests",
+        ),
+        ("agency files", artifacts / "agency", f"{len(agency)} case files"),
+    ]
     console.print("Where to look:")
-    console.print(f"  timeline      {timeline}", highlight=False)
-    console.print(
-        f"  emails        {outbox}  ({emails} received by the SMTP sink)",
-        highlight=False,
-    )
-    console.print(
-        f"  letters       {artifacts / 'letters'}  ({len(letters)} letters, "
-        f"{len(batches)} daily print batches with their manifests)",
-        highlight=False,
-    )
-    console.print(
-        f"  agency files  {artifacts / 'agency'}  ({len(agency)} case files)",
-        highlight=False,
-    )
+    for name, path, what in rows:
+        line = f"  {name:<13} {_shown(path)}" + (f"  ({what})" if what else "")
+        console.print(line, highlight=False, soft_wrap=True)
+
+
+def _shown(path: Path) -> Path:
+    """A path under the working directory as a relative one, others whole."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
 
 
 def _count(n: int) -> str:
