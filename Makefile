@@ -71,9 +71,10 @@ asyncapi: python-env ## regenerate docs/asyncapi from the services
 	@for svc in ledger scheduler notifier; do $(OVERDUE) $$svc asyncapi; done
 
 demo: install ## start the stack, simulate 120 days of examples/demo/, stop the stack
-	@$(OVERDUE) infra up
-	@status=0; $(BIN)/python -m shared.devstack.demo || status=$$?; \
-	  $(OVERDUE) infra down; exit $$status
+	@status=0; \
+	  $(OVERDUE) infra up && $(BIN)/python -m shared.devstack.demo || status=$$?; \
+	  $(OVERDUE) infra down; down=$$?; \
+	  [ $$status -ne 0 ] || status=$$down; exit $$status
 
 clean: ## stop the stack and delete var/ (jars, databases, outbox) and .venv
 	-@$(OVERDUE) infra down 2>/dev/null
