@@ -19,24 +19,10 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
-NOT_DEMANDS = frozenset(
-    {"pre_due", "promise_confirmation", "dispute_ack", "installment_due", "thank_you"}
-)
-"""Templates that demand nothing (SPEC §3): every other template is a demand."""
+from shared.events.contacts import DEMAND_TEMPLATES, NON_LADDER_TEMPLATES
 
-TEMPLATE_ORDER = (
-    "pre_due",
-    "reminder",
-    "second",
-    "final",
-    "promise_confirmation",
-    "promise_broken",
-    "dispute_ack",
-    "installment_due",
-    "plan_broken",
-    "thank_you",
-)
-"""How the contacts table lists templates: the ladder's, then the others."""
+NOT_DEMANDS = frozenset(NON_LADDER_TEMPLATES) - frozenset(DEMAND_TEMPLATES)
+"""Templates that demand nothing (SPEC §3): every other template is a demand."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +70,12 @@ class Summary:
     """Currency → paid while a case stood with the agency."""
 
     def templates(self) -> list[str]:
-        """The templates sent, in the order of TEMPLATE_ORDER, any others after."""
-        seen = {template for template, _ in self.contacts}
-        known = [t for t in TEMPLATE_ORDER if t in seen]
-        return known + sorted(seen - set(TEMPLATE_ORDER))
+        """The templates sent: `pre_due`, the ladder's stages in the order they
+        first went out, then the others in SPEC §7's order."""
+        sent = list(dict.fromkeys(template for template, _ in self.contacts))
+        stages = [t for t in sent if t not in NON_LADDER_TEMPLATES]
+        others = [t for t in NON_LADDER_TEMPLATES if t in sent and t != "pre_due"]
+        return (["pre_due"] if "pre_due" in sent else []) + stages + others
 
 
 def read_timeline(path: Path) -> list[Line]:
