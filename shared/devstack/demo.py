@@ -65,7 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ]
     console.print(
         f"$ overdue simulate {SCENARIO} --broker kafka --smtp {smtp} "
-        f"--artifacts {artifacts} --out {timeline} --templates {BRANDING}",
+        f"--artifacts {_shown(artifacts)} --out {_shown(timeline)} "
+        f"--templates {BRANDING}",
         highlight=False,
         soft_wrap=True,
     )
