@@ -71,7 +71,7 @@ asyncapi: python-env ## regenerate docs/asyncapi from the services
 	@for svc in ledger scheduler notifier; do $(OVERDUE) $$svc asyncapi; done
 
 demo: install ## start the stack, simulate 120 days of examples/demo/, stop the stack
-	@status=0; \
+	@status=0; trap 'status=130' INT TERM; \
 	  $(OVERDUE) infra up && $(BIN)/python -m shared.devstack.demo || status=$$?; \
 	  $(OVERDUE) infra down; down=$$?; \
 	  [ $$status -ne 0 ] || status=$$down; exit $$status
