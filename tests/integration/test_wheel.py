@@ -47,9 +47,9 @@ def test_a_letter_renders_from_the_installed_wheel(wheel, tmp_path):
         archive.extractall(site)
     letter = tmp_path / "final.pdf"
 
+    preview = ["preview", "--sample", "-t", "final", "-c", "letter", "-o", str(letter)]
     done = subprocess.run(
-        [sys.executable, "-m", "shared.cli", "preview", "--sample"]
-        + ["-t", "final", "-c", "letter", "-o", str(letter)],
+        [sys.executable, "-m", "shared.cli", *preview],
         cwd=tmp_path,  # away from the source tree
         env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
         capture_output=True,

@@ -38,6 +38,7 @@ from shared.events.contacts import NON_LADDER_TEMPLATES
 
 logger = logging.getLogger(__name__)
 
+
 def _shipped_templates() -> Path:
     """The repository's `templates/` folder; installed as a wheel (the Docker
     image), the copy the wheel carries inside the notifier's package."""
