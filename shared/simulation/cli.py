@@ -22,7 +22,8 @@ from shared.simulation.scenario import Scenario, ScenarioError, load_scenario
 from shared.simulation.system import Mail
 from shared.simulation.timeline import render
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
+"""Standard error, never wrapped: one problem, one line, whatever the width."""
 
 
 class DatabaseChoice(enum.StrEnum):

@@ -896,15 +896,20 @@ class Collection:
         return due if channels else ContactFailed(due, reason="no_address")
 
     def _channels(self, wanted: list[Channel]) -> tuple[Channel, ...]:
-        """Email falls back to a letter, one letter at most; letters need an address."""
+        """Email falls back to a letter, one letter at most; letters need an address.
+
+        With no channel left the contact fails here (`no_address`). A letter
+        that goes beside an email stays without an address: the email goes,
+        and the notifier reports the letter failed, which flags the case.
+        """
         chosen: list[Channel] = []
         for channel in wanted:
             if channel == "email" and not self.reach.email:
                 channel = "letter"
-            if channel == "letter" and not self.reach.postal:
-                continue
             if channel not in chosen:
                 chosen.append(channel)
+        if not self.reach.postal and chosen == ["letter"]:
+            return ()
         return tuple(chosen)
 
     def _stage_named(self, template: str) -> Stage | None:
@@ -927,8 +932,16 @@ class Collection:
         today = self.calendar.local_date(at)
         if case is None or self._over_threshold(today):
             return []
+        # An escalated case is the agency's to close: the creditor's own
+        # thanks would be an automated contact, and those stopped (SPEC §3).
+        handed_over = case.state is CaseState.ESCALATED
         case.state = CaseState.RESOLVED
-        thanks = by == "payment" and case.ladder_contacts > 0 and self.policy.thank_you
+        thanks = (
+            by == "payment"
+            and case.ladder_contacts > 0
+            and self.policy.thank_you
+            and not handed_over
+        )
         if thanks:
             self.thank_you_owed = case
         currency = self.currency()

@@ -276,7 +276,7 @@ class Scheduler:
             # only a value that differs from what it read.
             outcome = envelope.type.removeprefix("contact.")
             loaded.contacts = [
-                {**line, "outcome": outcome}
+                {**line, "outcome": _outcome_after(line, outcome)}
                 if line["contact_id"] == payload.contact_id
                 else line
                 for line in loaded.contacts
@@ -1138,6 +1138,14 @@ class Scheduler:
     def _transaction(self) -> Iterator[Session]:
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
+
+
+def _outcome_after(line: Mapping[str, Any], outcome: str) -> str:
+    """A contact's outcome in its case file once another channel reports: one
+    that reached the debtor by email stays sent when its letter then fails."""
+    if line.get("outcome") == "sent" and outcome == "failed":
+        return "sent"
+    return outcome
 
 
 def _commitment(case: Case | None) -> str | None:

@@ -217,7 +217,8 @@ def test_a_balance_at_or_below_the_minimum_opens_no_case():
     [
         (Reachability(email=True, postal=True), ("email", "letter")),
         (Reachability(email=False, postal=True), ("letter",)),
-        (Reachability(email=True, postal=False), ("email",)),
+        # The letter stays, for the notifier to report it failed (no_address).
+        (Reachability(email=True, postal=False), ("email", "letter")),
     ],
 )
 def test_email_falls_back_to_a_letter_and_only_one_letter_goes(reach, channels):
@@ -658,6 +659,20 @@ def test_a_promise_kept_during_a_pause_leaves_the_ladder_held_until_its_date():
     ]
     assert kept == [("2026-03-02T09:00:00+01:00", True)]
     assert contacts(effects) == [("2026-03-09T09:00:00+01:00", "second", "1000.00")]
+
+
+def test_a_payment_resolves_an_escalated_case_without_thanks():
+    c = collection()
+    issue(c, "INV-1", "1200.00", "2026-01-05", "2026-01-19")
+    run_until(c, at("2026-03-06"), at("2026-01-05"))  # escalated on 5 March
+    assert c.case is not None and c.case.state is CaseState.ESCALATED
+
+    resolved = pay(c, at("2026-03-10", "11:00"), INV_1="0.00")
+    effects = run_until(c, at("2026-06-01"), at("2026-03-10", "11:00"))
+
+    # The agency has the case: the creditor's automated thanks stay unsent.
+    assert [(type(e), e.thank_you) for e in resolved] == [(CaseResolved, False)]
+    assert contacts(effects) == []
 
 
 def test_a_case_escalated_during_a_pause_stays_escalated_when_the_pause_ends():

@@ -627,15 +627,18 @@ def assert_each_stage_waits_for_its_anchor_and_the_gap(
             last[case] = day
 
 
-def assert_a_resolved_or_escalated_case_hears_nothing_but_thanks(
+def assert_an_ended_case_hears_nothing_but_thanks_for_a_payment(
     world: World, trace: Trace
 ) -> None:
-    """After its end a case hears one thank-you, if a payment ended it (SPEC §4).
+    """After its end a case hears one thank-you, if a payment ended it before
+    it went to the agency (SPEC §4; §3: an escalated case's automated contacts
+    stop, thanks included).
 
     Effects come in the order they happen, so "after" is read off the list.
     """
     ended: set[str] = set()
     demanded: set[str] = set()
+    escalated: set[str] = set()
     owed: set[str] = set()
     thanked: list[str] = []
     for effect in trace.effects:
@@ -649,8 +652,10 @@ def assert_a_resolved_or_escalated_case_hears_nothing_but_thanks(
             demanded.add(str(contact.case_id))
         if isinstance(effect, CaseResolved | CaseEscalated):
             ended.add(effect.case_id)
+        if isinstance(effect, CaseEscalated):
+            escalated.add(effect.case_id)
         paid = isinstance(effect, CaseResolved) and effect.by == "payment"
-        if paid and world.policy.thank_you and effect.case_id in demanded:
+        if paid and world.policy.thank_you and effect.case_id in demanded - escalated:
             owed.add(effect.case_id)
     assert sorted(thanked) == sorted(owed), (thanked, owed)
 
@@ -704,7 +709,7 @@ def test_whatever_the_ledger_and_collectors_record_the_ladder_keeps_its_rules(
     assert_contacts_go_in_the_window_on_allowed_days(world, trace)
     assert_stages_climb_in_order_from_the_bottom(world, trace)
     assert_each_stage_waits_for_its_anchor_and_the_gap(world, trace)
-    assert_a_resolved_or_escalated_case_hears_nothing_but_thanks(world, trace)
+    assert_an_ended_case_hears_nothing_but_thanks_for_a_payment(world, trace)
     assert_no_demand_while_a_promise_plan_or_pause_holds(world, trace)
     assert_each_contact_demands_what_is_chaseable_and_overdue(world, trace)
     assert_a_bounced_address_gets_no_more_email(trace)
