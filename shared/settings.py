@@ -36,6 +36,11 @@ class CommonSettings(BaseSettings):
     topic_partitions: int = Field(
         default=6, ge=1, description="Partitions of every topic the project creates."
     )
+    clock: str = Field(
+        default="system",
+        description="`system`, or the path of a clock file: the virtual clock that "
+        "`overdue clock` moves and the processes of `overdue up` share.",
+    )
     log_level: str = Field(default="INFO", description="Python logging level name.")
     log_format: str = Field(
         default="json", pattern="^(json|text)$", description="`json` or `text`."

@@ -2,13 +2,14 @@
 
 import logging
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
 from services.scheduler.service import Scheduler
 from services.scheduler.service.catch_up import STALE_AFTER, Watermark, horizon
-from shared.clock import VirtualClock
+from shared.clock import SharedClock, VirtualClock, reading_at, write_offset
 from tests.support.scheduler import (
     at,
     contacts,
@@ -242,3 +243,34 @@ def test_a_debtor_waits_only_for_the_consumer_of_its_own_partition(
 
     assert while_one_lags == ["d1"]
     assert reminded(engine) == ["d1", "d2"]
+
+
+# -- on a shared virtual clock that jumps ------------------------------------------
+
+
+def test_after_the_shared_clock_jumps_a_timer_still_waits_for_the_consumers(
+    engine: Engine, tmp_path: Path
+) -> None:
+    wall = VirtualClock(START)
+    clock_file = tmp_path / "clock"
+    clock = SharedClock(clock_file, wall=wall)
+    scheduler = Scheduler(engine, clock, wait_for_ledger=True)
+    debtor_with_invoice(scheduler, clock)
+    fetched_before_the_jump = wall.advance(SECOND)
+
+    write_offset(clock_file, REMINDER_SLOT + 5 * SECOND - wall.now())
+    wall.advance(SECOND)
+    right_after_the_jump = scheduler.fire_due(clock.now())
+    scheduler.report_caught_up("test", {0: reading_at(clock, fetched_before_the_jump)})
+    scheduler.report_caught_up("test", {1: reading_at(clock, fetched_before_the_jump)})
+    with_fetches_of_before = scheduler.fire_due(clock.now())
+    fetched_after_the_jump = wall.advance(SECOND)
+    scheduler.report_caught_up(
+        "test", dict.fromkeys((0, 1), reading_at(clock, fetched_after_the_jump))
+    )
+    once_caught_up = scheduler.fire_due(clock.now())
+
+    assert right_after_the_jump == 0
+    assert with_fetches_of_before == 0
+    assert once_caught_up == 1
+    assert [c["template"] for c in contacts(engine)] == ["reminder"]
