@@ -122,5 +122,14 @@ class _ServiceScopedEnv(PydanticBaseSettingsSource):
         for field_name in SERVICE_SCOPED:
             value, _, _ = self.get_field_value(FieldInfo(), field_name)
             if value is not None:
-                values[field_name] = value
+                values[self._key(field_name)] = value
         return values
+
+    def _key(self, field_name: str) -> str:
+        """The name a value goes under so that it beats the later sources: a
+        field's first alias where it has some, for the environment's value
+        comes under an alias, and an alias is read before the field's name."""
+        alias = self.settings_cls.model_fields[field_name].validation_alias
+        if isinstance(alias, AliasChoices) and isinstance(alias.choices[0], str):
+            return alias.choices[0]
+        return field_name
