@@ -14,7 +14,6 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -25,29 +24,29 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from rich.console import Console
 from rich.table import Table
 
+from shared.devstack.errors import InfraError
 from shared.devstack.paths import Paths, paths
-from shared.devstack.process import free_port, spawn, terminate
+from shared.devstack.process import free_port, terminate
+from shared.devstack.services import (
+    SERVICES,
+    Launch,
+    Running,
+    start,
+    start_at_the_end,
+    wait_healthy,
+)
 from shared.devstack.state import endpoints
-from shared.devstack.topics import end_offsets, skip_to_end
+from shared.devstack.topics import end_offsets
 from shared.events import Envelope
 from shared.events.inbound import InboundPaymentReceived
-from shared.topics import COLLECTIONS_CONTACTS, LEDGER_EVENTS, LEDGER_INBOUND
+from shared.topics import LEDGER_EVENTS, LEDGER_INBOUND
 
-SERVICES = ("ledger", "scheduler", "notifier")
 WAIT_SECONDS = 60.0
 ROOT = Path(__file__).resolve().parents[2]
 OPEN_ITEMS = ROOT / "docs" / "examples" / "open-items.csv"
 POLICY = ROOT / "policies" / "standard-b2b.yaml"
 
 console = Console()
-
-
-@dataclass
-class RunningService:
-    name: str
-    port: int
-    pid: int
-    log: Path
 
 
 def overdue(*args: str, database: str) -> str:
@@ -65,57 +64,29 @@ def overdue(*args: str, database: str) -> str:
 
 def start_services(
     layout: Paths, bootstrap: str, databases: dict[str, str], run: str
-) -> list[RunningService]:
-    """The three services. The ledger and the scheduler consume in groups of
-    this run alone, which start at the end of their topics: whatever earlier
-    runs and tests left there is not this demo's, and would only delay it."""
-    groups = {
-        "ledger": (f"overdue-ledger-demo-{run}", [LEDGER_INBOUND.name]),
-        "scheduler": (f"overdue-scheduler-demo-{run}", [LEDGER_EVENTS.name]),
-        "notifier": (
-            f"overdue-notifier-demo-{run}",
-            [LEDGER_EVENTS.name, COLLECTIONS_CONTACTS.name],
-        ),
-    }
-    for group, topics in groups.values():
-        for topic in topics:
-            asyncio.run(skip_to_end(bootstrap, group, topic))
+) -> list[Running]:
+    """The three services. They consume in groups of this run alone, which
+    start at the end of their topics: whatever earlier runs and tests left
+    there is not this demo's, and would only delay it."""
+    groups = {name: f"overdue-{name}-demo-{run}" for name in SERVICES}
+    start_at_the_end(bootstrap, groups)
     running = []
     for offset, name in enumerate(SERVICES):
-        port = free_port("127.0.0.1", 8101 + offset)
-        log = layout.log / f"demo-{name}.log"
-        argv = [str(Path(sys.executable).with_name("overdue")), name, "serve"]
-        argv += [
-            "--port",
-            str(port),
-            "--kafka",
-            bootstrap,
-            "--database",
-            databases[name],
-        ]
         env = {
-            f"OVERDUE_{name.upper()}_CONSUMER_GROUP": groups[name][0],
+            f"OVERDUE_{name.upper()}_CONSUMER_GROUP": groups[name],
             "OVERDUE_LETTERS_DIR": str(layout.var / "demo" / "letters"),
             "OVERDUE_BOUNCE_PORT": "0",
         }
-        process = spawn(argv, log=log, env=env)
-        running.append(RunningService(name, port, process.pid, log))
+        launch = Launch(
+            name=name,
+            port=free_port("127.0.0.1", 8101 + offset),
+            database=databases[name],
+            kafka=bootstrap,
+            log=layout.log / f"demo-{name}.log",
+            env=env,
+        )
+        running.append(start(launch))
     return running
-
-
-def wait_healthy(services: list[RunningService]) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    for service in services:
-        while True:
-            try:
-                url = f"http://127.0.0.1:{service.port}/healthz"
-                if httpx.get(url, timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{service.name} did not start: see {service.log}")
-            time.sleep(0.5)
 
 
 async def send_to_inbound(bootstrap: str, creditor: str) -> None:
@@ -182,10 +153,13 @@ def main() -> None:
     services = start_services(layout, where.kafka_bootstrap, databases, creditor)
     try:
         with console.status("starting ledger, scheduler and notifier…"):
-            wait_healthy(services)
-        ledger_url = f"http://127.0.0.1:{services[0].port}"
+            try:
+                wait_healthy(services)
+            except InfraError as error:
+                raise SystemExit(str(error)) from None
+        ledger_url = services[0].url
         for service in services:
-            console.print(f"  {service.name:<9} http://127.0.0.1:{service.port}/docs")
+            console.print(f"  {service.name:<9} {service.url}/docs")
 
         key = (
             overdue(
@@ -272,7 +246,7 @@ def main() -> None:
             f"{ledger_url}/v1/debtors/d-1001/statement", headers=headers
         ).json()
 
-        scheduler_url = f"http://127.0.0.1:{services[1].port}"
+        scheduler_url = services[1].url
         auth = {"Authorization": f"Bearer {key}"}
         with console.status("waiting for the scheduler to open the cases…"):
             # d-1001 still owes. d-1002's overdue invoice came with the payment
