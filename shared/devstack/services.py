@@ -7,8 +7,10 @@ so that `overdue ps` and `overdue down` find them again.
 """
 
 import asyncio
+import contextlib
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -246,15 +248,22 @@ def stop(layout: Paths, *, timeout: float) -> dict[str, bool]:
 
     Returns, per service, whether it was running.
     """
-    stopped = {}
+    pids = {name: read_pid(pid_file(layout, name)) for name in SERVICES}
+    alive = {
+        name: pid
+        for name, pid in pids.items()
+        if pid is not None and is_alive(pid, marker(name))
+    }
+    for pid in alive.values():
+        # All are told at once, so that they wind down side by side.
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    for pid in alive.values():
+        stop_pid(pid, timeout=timeout)
     for name in SERVICES:
-        pid = read_pid(pid_file(layout, name))
-        stopped[name] = pid is not None and stop_pid(
-            pid, timeout=timeout, marker=marker(name)
-        )
         pid_file(layout, name).unlink(missing_ok=True)
     state_file(layout).unlink(missing_ok=True)
-    return stopped
+    return {name: name in alive for name in SERVICES}
 
 
 def taken(ports: Mapping[str, int], host: str = HOST) -> dict[str, int]:

@@ -24,7 +24,9 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from shared.cli import app as overdue_app
 from shared.devstack.services import SERVICES
 from shared.devstack.state import endpoints
 from tests.support.databases import fresh_postgres_database
@@ -61,6 +63,13 @@ class Up:
             f"`overdue {' '.join(args)}` failed:\n{done.stdout}{done.stderr}"
         )
         return done.stdout
+
+    def command(self, *args: str) -> str:
+        """Run an `overdue` command in this process, in this `up`'s environment:
+        the same code as the command line, without its seconds of start-up."""
+        done = CliRunner().invoke(overdue_app, list(args), env=self.env)
+        assert done.exit_code == 0, f"`overdue {' '.join(args)}` failed:\n{done.output}"
+        return done.output
 
     def log(self, service: str) -> str:
         return (self.var / "log" / f"{service}.log").read_text(errors="replace")
@@ -106,7 +115,7 @@ def up(
             databases=databases,
             var=folder / "var",
         )
-        started.overdue("clock", "set", "2027-03-01T08:00:00+01:00")
+        started.command("clock", "set", "2027-03-01T08:00:00+01:00")
         cleanup.callback(started.overdue, "down")
         started.overdue(
             "up",
@@ -134,7 +143,7 @@ def creditor(up: Up) -> Creditor:
     """A creditor with the standard policy, added with the ledger's commands."""
     creditor = f"e2e-{uuid.uuid4().hex[:8]}"
     database = up.databases["ledger"]
-    added = up.overdue(
+    added = up.command(
         *("ledger", "add-creditor", creditor, "--name", "ACME Supplies GmbH"),
         *("--country", "DE", "--currency", "EUR", "--timezone", "Europe/Berlin"),
         *("--address", "ACME Supplies GmbH", "--address", "Industriestr. 5"),
@@ -142,7 +151,7 @@ def creditor(up: Up) -> Creditor:
         *("--sender-email", "billing@acme.example", "--iban", "DE89370400440532013000"),
         *("--database", database),
     )
-    up.overdue("ledger", "set-policy", creditor, str(POLICY), "--database", database)
+    up.command("ledger", "set-policy", creditor, str(POLICY), "--database", database)
     return Creditor(creditor, added.strip().splitlines()[-1])
 
 

@@ -30,7 +30,7 @@ from tests.e2e.conftest import (
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 SETTLE = 10.0
-"""Real seconds to go on watching after a contact's moment, for one that must not come."""
+"""Real seconds to watch on after a contact's moment, for one that must not come."""
 
 
 def add_debtor(up: Up, creditor: Creditor, invoices: dict[str, str], due: str) -> str:
@@ -119,7 +119,7 @@ def test_a_promise_is_confirmed_and_chased_by_email_as_the_shared_clock_moves(
     up.overdue("clock", "advance", "1h")
     [confirmation] = eventually(lambda: emails_to(address) or None, "confirmation")
     chased = timeline(up, creditor, debtor)["next_moment"]
-    up.overdue("clock", "set", chased)
+    up.command("clock", "set", chased)
     [_, broken] = eventually(
         lambda: emails_to(address)[1:] and emails_to(address), "second email"
     )
@@ -150,7 +150,7 @@ def test_a_promise_is_confirmed_and_chased_by_email_as_the_shared_clock_moves(
 def test_a_payment_two_seconds_before_a_contacts_moment_prevents_it(
     up: Up, creditor: Creditor
 ) -> None:
-    up.overdue("clock", "set", "2027-04-05T07:00:00+02:00")
+    up.command("clock", "set", "2027-04-05T07:00:00+02:00")
     paying = add_debtor(up, creditor, {"INV-E2E-3": "200.00"}, "2027-04-01")
     silent = add_debtor(up, creditor, {"INV-E2E-4": "200.00"}, "2027-04-01")
     slot = datetime.fromisoformat(open_case(up, creditor, paying)["next_moment"])
@@ -183,3 +183,18 @@ def test_a_payment_two_seconds_before_a_contacts_moment_prevents_it(
     assert paid["contacts"] == [], dump(paid)
     assert [c["state"] for c in paid["cases"]] == ["resolved"], dump(paid)
     assert "partitions silent" not in up.log("scheduler")
+
+
+def test_a_second_up_starts_nothing_and_ps_shows_each_service_healthy(up: Up) -> None:
+    recorded = (up.var / "run" / "services.json").read_text()
+    ports = [f"--{name}-port={url.rpartition(':')[2]}" for name, url in up.urls.items()]
+
+    again = up.command("up", *ports)
+    shown = up.command("ps")
+
+    assert again.count("already running") == 3, again
+    assert (up.var / "run" / "services.json").read_text() == recorded
+    for name in up.urls:
+        assert name in shown
+        assert (up.var / "run" / f"{name}.pid").read_text().strip() in shown
+    assert "no" not in shown.split(), shown
