@@ -12,6 +12,8 @@ from shared.devstack.cli import app as infra_app
 from shared.devstack.services_cli import down, ps, up
 from shared.policy.cli import app as policy_app
 
+# TODO(#6): every command imports all three services first, seconds of work
+# before `overdue clock` or `overdue down` runs; mounting them lazily would not.
 app = typer.Typer(
     help="overdue: the debt-collection conversation, run systematically and with tact.",
     no_args_is_help=True,

@@ -146,6 +146,8 @@ class SharedClock:
     file is a zero offset; a file that cannot be read keeps the last one.
     """
 
+    # TODO(#6): the file is one host's; services on several hosts would need
+    # the offset where all of them read it (the database, say).
     def __init__(self, path: Path, *, wall: Clock | None = None) -> None:
         self.path = path
         self.wall: Clock = wall or SystemClock()
