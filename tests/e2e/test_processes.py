@@ -26,6 +26,7 @@ from tests.e2e.conftest import (
     parts,
     post,
 )
+from tests.support.scheduler import DEBTOR
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -39,22 +40,7 @@ def add_debtor(up: Up, creditor: Creditor, invoices: dict[str, str], due: str) -
     debtor = f"d-{uuid.uuid4().hex[:8]}"
     address = f"ap-{debtor}@beta.example"
     ledger = up.urls["ledger"]
-    post(
-        f"{ledger}/v1/debtors",
-        {
-            "id": debtor,
-            "name": "Beta GmbH",
-            "email": address,
-            "language": "en",
-            "address": {
-                "lines": ["Beta GmbH", "Hauptstr. 1"],
-                "postcode": "10115",
-                "city": "Berlin",
-                "country": "DE",
-            },
-        },
-        creditor,
-    )
+    post(f"{ledger}/v1/debtors", {**DEBTOR, "id": debtor, "email": address}, creditor)
     for number, amount in invoices.items():
         post(
             f"{ledger}/v1/invoices",

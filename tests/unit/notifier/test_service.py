@@ -1,19 +1,18 @@
 """The notifier's service on SQLite with fakes: once, never after payment, fallbacks."""
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from services.notifier.adapters.print_room import PrintRoom
 from services.notifier.adapters.tables import ContactRow, DeliveryRow
 from services.notifier.service import Notifier
-from shared.clock import SharedClock, VirtualClock, write_offset
+from shared.clock import Clock, SharedClock, VirtualClock, write_offset
 from tests.support.notifier import (
     FakeMailer,
-    FakePress,
     FakeTemplates,
     contact_due,
     contact_row,
@@ -338,23 +337,14 @@ async def test_two_tries_of_one_contact_at_once_send_it_once(
 
 
 async def test_a_jump_of_the_shared_clock_does_not_run_out_a_lease_held_by_a_try(
-    notifier_engine: Engine,
+    notifier_on: Callable[[Clock], Notifier],
     clock: VirtualClock,
-    fake_templates: FakeTemplates,
-    press: FakePress,
     mailer: FakeMailer,
     tmp_path: Path,
 ) -> None:
     clock_file = tmp_path / "clock"
     shared = SharedClock(clock_file, wall=clock)
-    notifier = Notifier(
-        notifier_engine,
-        shared,
-        templates=fake_templates,
-        press=press,
-        mailer=mailer,
-        print_room=PrintRoom(tmp_path / "letters"),
-    )
+    notifier = notifier_on(shared)
     known_debtor(notifier)
     due = contact_due(shared.now())
     notifier.receive([due])
