@@ -217,9 +217,10 @@ def recorded(layout: Paths) -> dict[str, Running]:
     """The services `up` recorded, whether or not they still run."""
     try:
         document = json.loads(state_file(layout).read_text())
-        return {name: Running(**entry) for name, entry in document.items()}
+        found = {name: Running(**entry) for name, entry in document.items()}
     except (OSError, ValueError, TypeError):
         return {}
+    return {name: found[name] for name in SERVICES if name in found}
 
 
 def record(layout: Paths, services: Mapping[str, Running]) -> None:

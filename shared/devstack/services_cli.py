@@ -262,3 +262,4 @@ def _show_clock(clock: str) -> None:
         console.print("clock: the system clock")
     else:
         console.print(f"clock: {clock} (move it with `overdue clock advance 1d`)")
+        console.print(f"for commands on the same clock: export OVERDUE_CLOCK={clock}")
