@@ -27,6 +27,8 @@ RUN uv sync --frozen --no-dev --no-install-project
 # Then the project itself, installed as a wheel so the runtime needs no source tree.
 COPY shared ./shared
 COPY services ./services
+# The shipped templates go into the wheel, beside the notifier (pyproject.toml).
+COPY templates ./templates
 RUN uv sync --frozen --no-dev --no-editable
 
 # --- runtime: the system libraries WeasyPrint loads, the venv, no build tools -

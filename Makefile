@@ -27,7 +27,8 @@ $(UV):
 	@$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 python-env: $(UV)
-	@$(UV) sync --frozen --quiet --python $(PYTHON)
+	@$(UV) sync --frozen --quiet --compile-bytecode --python $(PYTHON)
+	@$(BIN)/python -m compileall -q shared services > /dev/null
 
 kafka-jars: python-env
 	@$(OVERDUE) infra fetch
@@ -69,9 +70,11 @@ schemas: python-env ## regenerate docs/schemas from the event contracts
 asyncapi: python-env ## regenerate docs/asyncapi from the services
 	@for svc in ledger scheduler notifier; do $(OVERDUE) $$svc asyncapi; done
 
-demo: install ## start the stack and run the main job end to end
-	@$(OVERDUE) infra up
-	@$(BIN)/python -m shared.devstack.demo
+demo: install ## start the stack, simulate 120 days of examples/demo/, stop the stack
+	@status=0; trap 'status=130' INT TERM; \
+	  $(OVERDUE) infra up && $(BIN)/python -m shared.devstack.demo || status=$$?; \
+	  $(OVERDUE) infra down; down=$$?; \
+	  [ $$status -ne 0 ] || status=$$down; exit $$status
 
 clean: ## stop the stack and delete var/ (jars, databases, outbox) and .venv
 	-@$(OVERDUE) infra down 2>/dev/null

@@ -11,6 +11,7 @@ from shared.contracts_cli import app as contracts_app
 from shared.devstack.cli import app as infra_app
 from shared.devstack.services_cli import down, ps, up
 from shared.policy.cli import app as policy_app
+from shared.simulation.cli import simulate_command
 
 # TODO(#6): every command imports all three services first, seconds of work
 # before `overdue clock` or `overdue down` runs; mounting them lazily would not.
@@ -25,6 +26,7 @@ app.add_typer(notifier_app, name="notifier")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(policy_app, name="policy")
 app.command(name="preview")(preview)
+app.command(name="simulate")(simulate_command)
 app.command(name="up")(up)
 app.command(name="ps")(ps)
 app.command(name="down")(down)

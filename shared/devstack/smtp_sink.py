@@ -4,7 +4,8 @@ Run detached by `overdue infra up`:
 
     python -m shared.devstack.smtp_sink --host 127.0.0.1 --port 2525 --outbox var/outbox
 
-Each message becomes one `.eml` file, named by arrival time and Message-ID.
+Each message becomes one `.eml` file, named by its Date (else its arrival)
+and its Message-ID.
 It is written under a hidden temporary name and then renamed, so a reader
 globbing `*.eml` never sees half a message. Line endings are stored as
 `\n`, as Python's own `email` package writes them, and two headers are put
@@ -21,6 +22,7 @@ import smtplib
 import uuid
 from datetime import UTC, datetime
 from email.parser import BytesHeaderParser
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
@@ -38,10 +40,22 @@ def file_stem(message_id: str | None, now: datetime) -> str:
     return f"{stamp}-{cleaned[:120] or uuid.uuid4().hex}"
 
 
+def dated(header: str | None) -> datetime:
+    """The moment a message says it was written (a simulation's are in virtual
+    time), else now: the outbox then lists messages in the order they were sent."""
+    try:
+        moment = parsedate_to_datetime(header) if header else None
+    except (TypeError, ValueError):
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        return datetime.now(UTC)
+    return moment
+
+
 def store(outbox: Path, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> Path:
     """Write one message into the outbox atomically; returns its path."""
     headers = BytesHeaderParser().parsebytes(raw)
-    stem = file_stem(headers.get("Message-ID"), datetime.now(UTC))
+    stem = file_stem(headers.get("Message-ID"), dated(headers.get("Date")))
     target = outbox / f"{stem}.eml"
     if target.exists():
         target = outbox / f"{stem}-{uuid.uuid4().hex[:8]}.eml"
@@ -59,11 +73,33 @@ def store(outbox: Path, raw: bytes, mail_from: str, rcpt_tos: list[str]) -> Path
     return target
 
 
+def unreachable(address: str) -> bool:
+    """Whether an address is under the `.invalid` top-level domain (RFC 2606),
+    which no mail can reach: the sink refuses it as a real server would, so a
+    test or a scenario can make an address bounce."""
+    domain = address.rpartition("@")[2].rstrip(".>").lower()
+    return domain == "invalid" or domain.endswith(".invalid")
+
+
 class OutboxHandler:
-    """aiosmtpd handler: accept every recipient, store every message."""
+    """aiosmtpd handler: accept every reachable recipient, store every message."""
 
     def __init__(self, outbox: Path) -> None:
         self.outbox = outbox
+
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if unreachable(address):
+            return f"550 5.1.1 <{address}>: the domain does not exist"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
 
     async def handle_DATA(
         self, server: SMTP, session: Session, envelope: Envelope
@@ -86,10 +122,11 @@ def accept_any_login(
     return AuthResult(success=True, auth_data=login)
 
 
-async def serve(host: str, port: int, outbox: Path) -> None:
+async def listening(host: str, port: int, outbox: Path) -> asyncio.Server:
+    """The sink listening on `host:port` (0: any free port) in this event loop."""
     handler = OutboxHandler(outbox)
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(
+    return await loop.create_server(
         lambda: SMTP(
             handler,
             hostname=SERVER_NAME,
@@ -101,6 +138,11 @@ async def serve(host: str, port: int, outbox: Path) -> None:
         host=host,
         port=port,
     )
+
+
+async def serve(host: str, port: int, outbox: Path) -> None:
+    server = await listening(host, port, outbox)
+    loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)

@@ -73,7 +73,7 @@ def load_policy(source: str | Path) -> Policy:
     else:
         text = source
 
-    data, lines, problems = _parse(text)
+    data, lines, problems = parse_yaml(text)
     if isinstance(data, str) and data.endswith((".yaml", ".yml")):
         raise PolicyError(
             [Problem("", "is a file name, not a policy; pass a Path to read a file")]
@@ -87,10 +87,10 @@ def load_policy(source: str | Path) -> Policy:
         policy = _validate(data)
     except PolicyError as error:
         found = [
-            Problem(problem.path, problem.message, _line_of(problem.path, lines))
+            Problem(problem.path, problem.message, line_of(problem.path, lines))
             for problem in error.problems
         ]
-        raise PolicyError(sorted(problems + found, key=_file_order)) from None
+        raise PolicyError(sorted(problems + found, key=file_order)) from None
     if problems:
         raise PolicyError(problems)
     return policy
@@ -110,7 +110,7 @@ def _validate(data: object) -> Policy:
     try:
         return Policy.model_validate(data)
     except ValidationError as error:
-        problems = list(_explain(error))
+        problems = list(explain(error, Policy))
     raise PolicyError(problems + _order_problems(data.get("ladder"), problems))
 
 
@@ -127,7 +127,9 @@ def _order_problems(ladder: object, found: list[Problem]) -> list[Problem]:
     return [problem for problem in order if problem.path not in known]
 
 
-def _parse(text: str) -> tuple[Any, dict[str, int], list[Problem]]:
+def parse_yaml(text: str) -> tuple[Any, dict[str, int], list[Problem]]:
+    """The data of a YAML document, the line of every key and item by its path,
+    and the problems found reading it (bad syntax, a key given twice)."""
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
@@ -191,8 +193,8 @@ def _map_lines(
             _map_lines(item, (*loc, index), lines, duplicates)
 
 
-def _line_of(path: str, lines: dict[str, int]) -> int | None:
-    # A missing key has no line of its own: it is reported on its parent's.
+def line_of(path: str, lines: dict[str, int]) -> int | None:
+    """The line of `path`; a missing key has none of its own, so its parent's."""
     while path:
         if path in lines:
             return lines[path]
@@ -200,7 +202,8 @@ def _line_of(path: str, lines: dict[str, int]) -> int | None:
     return lines.get("")
 
 
-def _file_order(problem: Problem) -> int:
+def file_order(problem: Problem) -> int:
+    """Sorts problems as they appear in the file, those without a line first."""
     return problem.line if problem.line is not None else 0
 
 
@@ -215,17 +218,21 @@ def format_path(loc: Loc) -> str:
     return text
 
 
-def _explain(error: ValidationError) -> Iterator[Problem]:
+def explain(
+    error: ValidationError, root: type[BaseModel], within: Loc = ()
+) -> Iterator[Problem]:
+    """The errors of validating `root` in plain words, their paths under `within`."""
     for item in error.errors(include_url=False):
         loc: Loc = tuple(item["loc"])
         context = item.get("ctx") or {}
         if item["type"] == RULE_ERROR:
             for relative, message in context["problems"]:
-                yield Problem(format_path((*loc, *relative)), message)
+                yield Problem(format_path((*within, *loc, *relative)), message)
         elif item["type"] == "extra_forbidden":
-            yield Problem(format_path(loc), _unknown_key(loc))
+            yield Problem(format_path((*within, *loc)), _unknown_key(loc, root))
         else:
-            yield Problem(format_path(loc), _plain(item["type"], context, item))
+            message = _plain(item["type"], context, item)
+            yield Problem(format_path((*within, *loc)), message)
 
 
 def _plain(kind: str, context: dict[str, Any], item: Any) -> str:
@@ -266,20 +273,26 @@ def _shown(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _unknown_key(loc: Loc) -> str:
-    model = _model_at(loc[:-1])
+def _unknown_key(loc: Loc, root: type[BaseModel]) -> str:
+    model = _model_at(loc[:-1], root)
     key = str(loc[-1])
     if model is None:
         return "unknown key"
-    known = list(model.model_fields)
-    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    return unknown_name(key, list(model.model_fields), "key")
+
+
+def unknown_name(name: str, known: list[str], what: str, *, shown: bool = False) -> str:
+    """Says `name` is not one of `known`, suggesting the closest if one is close;
+    `shown` names it too, for a value (a key is named by its path already)."""
+    unknown = f"unknown {what} `{name}`" if shown else f"unknown {what}"
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
     if close:
-        return f"unknown key; did you mean `{close[0]}`?"
-    return "unknown key; known keys are " + ", ".join(known)
+        return f"{unknown}; did you mean `{close[0]}`?"
+    return f"{unknown}; known {what}s are " + ", ".join(known)
 
 
-def _model_at(loc: Loc) -> type[BaseModel] | None:
-    model: type[BaseModel] | None = Policy
+def _model_at(loc: Loc, root: type[BaseModel]) -> type[BaseModel] | None:
+    model: type[BaseModel] | None = root
     for part in loc:
         if isinstance(part, int):
             continue

@@ -1,7 +1,10 @@
 from datetime import UTC, datetime
 from email import message_from_bytes
 
-from shared.devstack.smtp_sink import file_stem, store
+import aiosmtplib
+import pytest
+
+from shared.devstack.smtp_sink import file_stem, listening, store, unreachable
 
 ARRIVAL = datetime(2026, 1, 5, 10, 12, 0, 123456, tzinfo=UTC)
 MESSAGE = (
@@ -53,3 +56,39 @@ def test_the_same_message_id_twice_makes_two_files(tmp_path):
 
     assert first != second
     assert len(list(tmp_path.glob("*.eml"))) == 2
+
+
+def test_a_message_with_a_date_is_named_by_that_date(tmp_path):
+    dated = MESSAGE.replace(
+        b"Subject:", b"Date: Tue, 20 Jan 2026 09:00:00 +0100\r\nSubject:"
+    )
+
+    path = store(tmp_path, dated, "a@acme.test", ["b@example.test"])
+
+    assert path.name.startswith("20260120T080000000000Z-c-42.reminder@acme.test")
+
+
+def test_an_address_under_the_invalid_domain_is_unreachable():
+    assert unreachable("ap@gone.invalid")
+    assert unreachable("ap@INVALID")
+    assert not unreachable("ap@beta.example")
+    assert not unreachable("ap@invalid.example")
+
+
+async def test_the_sink_refuses_an_unreachable_recipient_and_takes_the_others(
+    tmp_path,
+):
+    server = await listening("127.0.0.1", 0, tmp_path)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port)
+        async with client:
+            with pytest.raises(aiosmtplib.SMTPRecipientsRefused) as refused:
+                await client.sendmail("a@acme.test", ["x@gone.invalid"], MESSAGE)
+            await client.sendmail("a@acme.test", ["b@example.test"], MESSAGE)
+    finally:
+        server.close()
+        await server.wait_closed()
+
+    assert refused.value.recipients[0].code == 550
+    assert len(list(tmp_path.glob("*.eml"))) == 1

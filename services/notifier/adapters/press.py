@@ -10,6 +10,7 @@ import multiprocessing
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
 from typing import Self
 
@@ -31,15 +32,29 @@ class LetterPress:
     def __init__(self, workers: int | None = None, render: RenderPdf = render_pdf):
         self.workers = workers or os.cpu_count() or 1
         self._render = render
-        self._pool = ProcessPoolExecutor(
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_warm_up,
         )
 
     async def render(self, html: str, base_url: str | None = None) -> RenderedPdf:
+        """The letter's PDF. A worker that died (killed, out of memory) breaks
+        the whole pool: a fresh one takes over and the letter is tried once
+        more on it; a letter that breaks that one too fails."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, self._render, html, base_url)
+        pool = self._pool
+        try:
+            return await loop.run_in_executor(pool, self._render, html, base_url)
+        except BrokenProcessPool:
+            if self._pool is pool:  # the first letter to find it broken replaces it
+                logger.warning("letter press broken; a new pool takes over")
+                pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = self._new_pool()
+            return await loop.run_in_executor(self._pool, self._render, html, base_url)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

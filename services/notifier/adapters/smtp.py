@@ -261,9 +261,9 @@ class SmtpPool:
             try:
                 refused, reply = await self._attempt(payload, sender, recipients)
             except PermanentDeliveryError as exc:
-                logger.error(
+                # An outcome the notifier reports and works around, not a fault.
+                logger.warning(
                     "SMTP server refused the email for good",
-                    exc_info=True,
                     extra={**ids, **_reply_ids(exc)},
                 )
                 raise

@@ -38,8 +38,18 @@ from shared.events.contacts import NON_LADDER_TEMPLATES
 
 logger = logging.getLogger(__name__)
 
-SHIPPED_TEMPLATES = Path(__file__).resolve().parents[3] / "templates"
-"""The repository's `templates/` folder."""
+
+def _shipped_templates() -> Path:
+    """The repository's `templates/` folder; installed as a wheel (the Docker
+    image), the copy the wheel carries inside the notifier's package."""
+    repository = Path(__file__).resolve().parents[3] / "templates"
+    if repository.is_dir():
+        return repository
+    return Path(__file__).resolve().parents[1] / "shipped_templates"
+
+
+SHIPPED_TEMPLATES = _shipped_templates()
+"""The templates the project ships: `templates/`."""
 
 FALLBACK_LANGUAGE = "en"
 # TODO(#5): only English and German are written; the US consumer-debt notices of

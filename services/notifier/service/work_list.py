@@ -105,7 +105,10 @@ def outcome_fields(contact: SendContact) -> dict[str, Any]:
 
 def retry_wait(attempts: int) -> timedelta:
     """5 s after the first try, doubling with each, at most 15 min."""
-    wait: timedelta = FIRST_RETRY * 2 ** max(attempts - 1, 0)
+    # Doubling stops long before the cap is passed: 2**n of a timedelta
+    # overflows once a contact has waited through a few dozen tries.
+    doublings = min(max(attempts - 1, 0), 16)
+    wait: timedelta = FIRST_RETRY * 2**doublings
     return min(wait, LAST_RETRY)
 
 
@@ -227,6 +230,16 @@ class WorkList:
                     .limit(DUE_AT_ONCE)
                 )
             )
+
+    def next_attempt(self) -> datetime | None:
+        """When the earliest open contact is next due a try, or None."""
+        with transaction(self.engine) as session:
+            earliest = session.exec(
+                select(sa.func.min(ContactRow.next_attempt_at)).where(
+                    col(ContactRow.done_at).is_(None)
+                )
+            ).one()
+        return utc(earliest) if earliest is not None else None
 
     def debtors_of(self, contact_ids: list[str]) -> list[tuple[str, str]]:
         """Each known contact with its debtor, in the order given."""

@@ -511,6 +511,14 @@ class Scheduler:
             self._save(work)
         return rows
 
+    def next_timer(self) -> datetime | None:
+        """The earliest moment any collection's timer is set for, or None."""
+        with Session(self.engine) as session:
+            earliest = session.exec(
+                select(sa.func.min(CollectionRow.next_moment))
+            ).one()
+        return utc(earliest) if earliest is not None else None
+
     @staticmethod
     def _claim(session: Session, work: _Work, size: int) -> list[CollectionRow]:
         """The earliest collections due, each by its own partition's moment."""
