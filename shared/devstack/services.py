@@ -244,12 +244,13 @@ def running(layout: Paths) -> dict[str, Running]:
     }
 
 
-def stop(layout: Paths, *, timeout: float) -> dict[str, bool]:
-    """SIGTERM each recorded service, SIGKILL after `timeout`; forget them.
-
-    Returns, per service, whether it was running.
+def stop(
+    layout: Paths, *, timeout: float, only: Sequence[str] = SERVICES
+) -> dict[str, bool]:
+    """SIGTERM each recorded service (or those named), SIGKILL after `timeout`;
+    forget them. Returns, per service, whether it was running.
     """
-    pids = {name: read_pid(pid_file(layout, name)) for name in SERVICES}
+    pids = {name: read_pid(pid_file(layout, name)) for name in only}
     alive = {
         name: pid
         for name, pid in pids.items()
@@ -261,10 +262,14 @@ def stop(layout: Paths, *, timeout: float) -> dict[str, bool]:
             os.kill(pid, signal.SIGTERM)
     for pid in alive.values():
         stop_pid(pid, timeout=timeout)
-    for name in SERVICES:
+    for name in only:
         pid_file(layout, name).unlink(missing_ok=True)
-    state_file(layout).unlink(missing_ok=True)
-    return {name: name in alive for name in SERVICES}
+    kept = {k: v for k, v in recorded(layout).items() if k not in only}
+    if kept:
+        record(layout, kept)
+    else:
+        state_file(layout).unlink(missing_ok=True)
+    return {name: name in alive for name in only}
 
 
 def taken(ports: Mapping[str, int], host: str = HOST) -> dict[str, int]:

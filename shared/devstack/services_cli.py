@@ -124,7 +124,7 @@ def _up(
     try:
         services.wait_healthy(list(launched.values()), timeout=wait)
     except InfraError:
-        services.stop(layout, timeout=10)
+        services.stop(layout, timeout=10, only=list(launched))
         raise
     return set(launched)
 

@@ -156,3 +156,28 @@ def test_show_tells_the_moment_and_the_offset(tmp_path: Path) -> None:
 
     assert code == 0, output
     assert "offset: +2:00:00" in output
+
+
+def test_stopping_some_services_keeps_the_record_of_the_others(layout: Paths) -> None:
+    ledger = pretend_service(layout, "ledger")
+    scheduler = pretend_service(layout, "scheduler")
+    services.record(layout, {"ledger": ledger, "scheduler": scheduler})
+
+    stopped = services.stop(layout, timeout=5, only=["scheduler"])
+
+    try:
+        assert stopped == {"scheduler": True}
+        assert services.running(layout) == {"ledger": ledger}
+    finally:
+        services.stop(layout, timeout=5)
+
+
+def test_up_without_the_stack_says_so_and_starts_nothing(layout: Paths) -> None:
+    env = {"OVERDUE_VAR_DIR": str(layout.var), "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1"}
+
+    done = CliRunner().invoke(app, ["up"], env=env)
+
+    assert done.exit_code == 1
+    assert "Kafka does not answer at 127.0.0.1:1" in done.output
+    assert "overdue infra up" in done.output
+    assert services.recorded(layout) == {}
