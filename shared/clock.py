@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import re
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
@@ -156,15 +157,18 @@ class SharedClock:
         self._offset = timedelta(0)
         self._history: list[tuple[datetime, timedelta]] = []
         self._last: datetime | None = None
+        # The services ask from worker threads; one look at a time.
+        self._lock = threading.RLock()
 
     def now(self) -> datetime:
-        real = self.wall.now()
-        self._look(real)
-        moment = real + self._offset
-        if self._last is not None and moment < self._last:
-            moment = self._last
-        self._last = moment
-        return moment
+        with self._lock:
+            real = self.wall.now()
+            self._look(real)
+            moment = real + self._offset
+            if self._last is not None and moment < self._last:
+                moment = self._last
+            self._last = moment
+            return moment
 
     def reading_at(self, real: datetime) -> datetime:
         """What this clock told at the real moment `real`, erring early.
@@ -173,13 +177,14 @@ class SharedClock:
         noticed late counts from when it noticed, which, the clock moving
         forwards, gives an earlier moment, never a later one.
         """
-        self.now()
-        offset = self._history[0][1] if self._history else timedelta(0)
-        for seen, in_force in self._history:
-            if seen > real:
-                break
-            offset = in_force
-        return min(ensure_aware(real) + offset, self.now())
+        with self._lock:
+            told = self.now()
+            offset = self._history[0][1] if self._history else timedelta(0)
+            for seen, in_force in self._history:
+                if seen > real:
+                    break
+                offset = in_force
+            return min(ensure_aware(real) + offset, told)
 
     def _look(self, real: datetime) -> None:
         try:
