@@ -36,6 +36,11 @@ class CommonSettings(BaseSettings):
     topic_partitions: int = Field(
         default=6, ge=1, description="Partitions of every topic the project creates."
     )
+    clock: str = Field(
+        default="system",
+        description="`system`, or the path of a clock file: the virtual clock that "
+        "`overdue clock` moves and the processes of `overdue up` share.",
+    )
     log_level: str = Field(default="INFO", description="Python logging level name.")
     log_format: str = Field(
         default="json", pattern="^(json|text)$", description="`json` or `text`."
@@ -117,5 +122,14 @@ class _ServiceScopedEnv(PydanticBaseSettingsSource):
         for field_name in SERVICE_SCOPED:
             value, _, _ = self.get_field_value(FieldInfo(), field_name)
             if value is not None:
-                values[field_name] = value
+                values[self._key(field_name)] = value
         return values
+
+    def _key(self, field_name: str) -> str:
+        """The name a value goes under so that it beats the later sources: a
+        field's first alias where it has some, for the environment's value
+        comes under an alias, and an alias is read before the field's name."""
+        alias = self.settings_cls.model_fields[field_name].validation_alias
+        if isinstance(alias, AliasChoices) and isinstance(alias.choices[0], str):
+            return alias.choices[0]
+        return field_name

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from services.ledger.domain.errors import LedgerError
 from services.ledger.service import Ledger, RecordResult
 from services.ledger.settings import LedgerSettings
-from shared.clock import SystemClock
+from shared.clock import clock_from_settings
 from shared.db.engine import make_engine
 from shared.events import Envelope
 from shared.messaging.broker import (
@@ -147,7 +147,9 @@ def create_app(
 ) -> FastStream:
     """The ledger's FastStream app, on the Kafka and database `settings` name."""
     settings = settings or LedgerSettings()
-    ledger = ledger or Ledger(make_engine(settings.database_url), SystemClock())
+    ledger = ledger or Ledger(
+        make_engine(settings.database_url), clock_from_settings(settings)
+    )
     broker = build_broker(settings, service=SERVICE)
     router = envelope_router(broker, settings.consumer_group)
     dead_letters = DeadLetters(broker, settings.consumer_group)

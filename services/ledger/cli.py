@@ -17,7 +17,7 @@ from services.ledger.imports.recording import import_open_items
 from services.ledger.relay import CHILD_POLL_INTERVAL, relay_until_stopped
 from services.ledger.service import CreditorProfile, Ledger
 from services.ledger.settings import LedgerSettings
-from shared.clock import SystemClock
+from shared.clock import clock_from_settings
 from shared.db.engine import make_engine
 from shared.db.migrations import upgrade
 from shared.events.creditors import BankDetails, Branding
@@ -48,9 +48,10 @@ add_service_commands(
 
 def _ledger(database: str | None) -> Ledger:
     """The ledger on its migrated database, as `--database` or the settings name it."""
-    url = database or LedgerSettings().database_url
+    settings = LedgerSettings()
+    url = database or settings.database_url
     upgrade(SERVICE, url)
-    return Ledger(make_engine(url), SystemClock())
+    return Ledger(make_engine(url), clock_from_settings(settings))
 
 
 def _refuse(message: str) -> typer.Exit:

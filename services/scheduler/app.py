@@ -19,7 +19,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from services.scheduler.catch_up import LedgerProgress
 from services.scheduler.service import Scheduler
 from services.scheduler.settings import SchedulerSettings
-from shared.clock import SystemClock
+from shared.clock import clock_from_settings
 from shared.db.engine import make_engine
 from shared.events import Envelope
 from shared.messaging.batches import checked
@@ -135,14 +135,14 @@ def create_app(
     """
     settings = settings or SchedulerSettings()
     scheduler = scheduler or Scheduler(
-        make_engine(settings.database_url), SystemClock()
+        make_engine(settings.database_url), clock_from_settings(settings)
     )
     broker = build_broker(settings, service=SERVICE)
     router = envelope_router(broker, settings.consumer_group)
     group = settings.consumer_group
 
     dead_letters = DeadLetters(broker, group)
-    progress = progress or LedgerProgress()
+    progress = progress or LedgerProgress(scheduler.clock)
     ledger = ledger_follower(scheduler, dead_letters, progress)
     creditors = follower(scheduler.follow_creditor, LEDGER_CREDITORS)
     progress.subscriber = subscribe(

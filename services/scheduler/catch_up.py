@@ -5,7 +5,8 @@ When the records applied reach the high watermark of the consumer's last
 fetch, everything the broker held at that fetch is applied: the fetch's
 moment is the partition's caught-up moment. The reporter writes it to the
 database, where every process's timer loop reads the slowest partition's
-(`service/catch_up.py` holds the rule).
+(`service/catch_up.py` holds the rule). The fetch's moment is real time; on a
+shared virtual clock it is reported as that clock told it then.
 """
 
 import asyncio
@@ -20,6 +21,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
+from shared.clock import Clock, SystemClock, reading_at
 from shared.topics import LEDGER_EVENTS
 
 TICK = 0.5
@@ -34,7 +36,9 @@ Report = Callable[[str, Mapping[int, datetime | None]], None]
 class LedgerProgress:
     """The offsets this process has applied of `ledger.events`, per partition."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock: Clock = clock or SystemClock()
+        """The clock the caught-up moments are told on, the timers' clock."""
         self.subscriber: Any = None
         """The batch subscriber, whose `consumer` exists while the app runs."""
         self.applied: dict[int, int] = {}
@@ -68,8 +72,9 @@ class LedgerProgress:
                 found[tp.partition] = None
                 continue
             applied = max(self.applied.get(tp.partition, 0), await self._start(tp))
+            fetched = datetime.fromtimestamp(polled / 1000, UTC)
             found[tp.partition] = (
-                datetime.fromtimestamp(polled / 1000, UTC) if applied >= high else None
+                reading_at(self.clock, fetched) if applied >= high else None
             )
         return found
 

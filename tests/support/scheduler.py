@@ -48,20 +48,24 @@ def fact(
     )
 
 
+DEBTOR: dict[str, Any] = {
+    "name": "Beta GmbH",
+    "email": "ap@beta.example",
+    "language": "en",
+    "address": {
+        "lines": ["Beta GmbH", "Hauptstr. 1"],
+        "postcode": "10115",
+        "city": "Berlin",
+        "country": "DE",
+    },
+}
+"""The example debtor's details, as `debtor.upserted` carries them."""
+
+
 def debtor_upserted(
     moment: datetime, *, debtor: str = "d1", creditor: str = "acme", **changes: Any
 ) -> Envelope:
-    data: dict[str, Any] = {
-        "name": "Beta GmbH",
-        "email": "ap@beta.example",
-        "language": "en",
-        "address": {
-            "lines": ["Beta GmbH", "Hauptstr. 1"],
-            "postcode": "10115",
-            "city": "Berlin",
-            "country": "DE",
-        },
-    } | changes
+    data = copy.deepcopy(DEBTOR) | changes
     return fact("debtor.upserted", data, moment, debtor=debtor, creditor=creditor)
 
 

@@ -54,6 +54,16 @@ def test_service_settings_read_their_own_variables_before_the_shared_ones(
     assert settings.consumer_group == "overdue-scheduler"
 
 
+def test_a_services_own_database_beats_the_shared_names(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://db/shared")
+    monkeypatch.setenv("OVERDUE_DATABASE_URL", "postgresql+psycopg://db/overdue")
+    monkeypatch.setenv("OVERDUE_SCHEDULER_DATABASE_URL", "postgresql+psycopg://db/own")
+
+    settings = SchedulerSettings()
+
+    assert settings.database_url == "postgresql+psycopg://db/own"
+
+
 def test_command_line_values_win_over_the_environment(monkeypatch):
     monkeypatch.setenv("OVERDUE_SCHEDULER_HOST", "0.0.0.0")
 

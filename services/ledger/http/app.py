@@ -13,7 +13,7 @@ from services.ledger.http.routes import ledger_router
 from services.ledger.relay import relay_in_child
 from services.ledger.service import Ledger
 from services.ledger.settings import LedgerSettings
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock, clock_from_settings
 from shared.db.engine import make_engine
 from shared.http.auth import require_keys
 from shared.http.errors import install_error_handlers
@@ -28,7 +28,7 @@ TITLE = "overdue ledger"
 
 def create_http(settings: LedgerSettings, *, clock: Clock | None = None) -> FastAPI:
     """Everything `overdue ledger serve` runs, on the database `settings` name."""
-    clock = clock or SystemClock()
+    clock = clock or clock_from_settings(settings)
     engine = make_engine(settings.database_url)
     ledger = Ledger(engine, clock)
 

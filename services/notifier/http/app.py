@@ -25,7 +25,7 @@ from services.notifier.rendering.templates import Templates
 from services.notifier.service import Notifier
 from services.notifier.service.batches import Binder
 from services.notifier.settings import NotifierSettings
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock, clock_from_settings
 from shared.db.engine import make_engine
 from shared.messaging.broker import project_version
 from shared.messaging.http import http_app
@@ -36,7 +36,7 @@ TITLE = "overdue notifier"
 
 def create_http(settings: NotifierSettings, *, clock: Clock | None = None) -> FastAPI:
     """The notifier's process on the database, SMTP server and folders of `settings`."""
-    clock = clock or SystemClock()
+    clock = clock or clock_from_settings(settings)
     engine = make_engine(settings.database_url)
     press = LetterPress(settings.letter_workers)
     mailer = SmtpPool.from_settings(settings)

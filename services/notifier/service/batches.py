@@ -18,7 +18,7 @@ from services.notifier.adapters.print_room import BatchEntry, PrintRoom
 from services.notifier.adapters.tables import CreditorRow, LetterRow, PrintBatchRow
 from services.notifier.service.transactions import transaction, utc
 from services.notifier.settings import NotifierSettings
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock, clock_from_settings
 from shared.db.engine import make_engine
 
 logger = logging.getLogger(__name__)
@@ -126,7 +126,9 @@ def bind_now(
     """Bind what is due on the database and letters folder of `settings`."""
     engine = make_engine(settings.database_url)
     try:
-        binder = Binder(engine, SystemClock(), PrintRoom(settings.letters_dir))
+        binder = Binder(
+            engine, clock_from_settings(settings), PrintRoom(settings.letters_dir)
+        )
         return binder.bind(through=through)
     finally:
         engine.dispose()

@@ -65,7 +65,7 @@ from services.notifier.service.work_list import (
     outcome_fields,
     retry_wait,
 )
-from shared.clock import Clock
+from shared.clock import Clock, wall_clock
 from shared.events import Envelope, Payload, parse_payload
 from shared.events import notifier as outcomes
 from shared.events.contacts import SendContact
@@ -117,6 +117,9 @@ class Notifier:
     ) -> None:
         self.engine = engine
         self.clock = clock
+        # A lease measures how long a process has held a contact: real time,
+        # which a jump of a shared virtual clock must not run out.
+        self.wall = wall_clock(clock)
         self.templates = templates
         self.press = press
         self.mailer = mailer
@@ -201,8 +204,8 @@ class Notifier:
 
     async def retry_due(self) -> int:
         """Try the contacts whose next try has come; returns how many were tried."""
-        now = utc(self.clock.now())
-        due = await anyio.to_thread.run_sync(self.work.due, now)
+        now, held = utc(self.clock.now()), utc(self.wall.now())
+        due = await anyio.to_thread.run_sync(self.work.due, now, held)
         if due:
             await self.try_all(due)
         return len(due)
@@ -211,8 +214,8 @@ class Notifier:
 
     async def attempt(self, contact_id: str) -> None:
         """Try one contact: skip it, or send each of its channels, then close it."""
-        now = utc(self.clock.now())
-        job = await anyio.to_thread.run_sync(self.work.claim, contact_id, now)
+        held = utc(self.wall.now())
+        job = await anyio.to_thread.run_sync(self.work.claim, contact_id, held)
         if job is None:
             return
         try:

@@ -167,7 +167,9 @@ class WorkList:
     def claim(self, contact_id: str, now: datetime) -> Job | None:
         """Take a contact's lease, and read what a try needs, in one transaction.
 
-        None when the contact is done, or another process holds it.
+        None when the contact is done, or another process holds it. `now` is
+        on the clock leases are measured on: the real one behind a shared
+        virtual clock.
         """
         with transaction(self.engine) as session:
             claimed = session.execute(
@@ -208,8 +210,10 @@ class WorkList:
                 row.next_attempt_at, row.claimed_until = now + wait, None
                 row.last_error = type(error).__name__
 
-    def due(self, now: datetime) -> list[str]:
-        """Contacts whose next try has come and that no process holds."""
+    def due(self, now: datetime, held: datetime | None = None) -> list[str]:
+        """Contacts whose next try has come by `now` and that no process holds
+        at `held`, the moment on the clock of leases (by default `now`)."""
+        held = now if held is None else held
         with transaction(self.engine) as session:
             return list(
                 session.exec(
@@ -219,7 +223,7 @@ class WorkList:
                         col(ContactRow.done_at).is_(None),
                         sa.or_(
                             col(ContactRow.claimed_until).is_(None),
-                            col(ContactRow.claimed_until) < now,
+                            col(ContactRow.claimed_until) < held,
                         ),
                     )
                     .order_by(col(ContactRow.next_attempt_at))

@@ -13,7 +13,7 @@ from services.scheduler.service import Scheduler
 from services.scheduler.service.errors import SchedulerError
 from services.scheduler.settings import SchedulerSettings
 from services.scheduler.timers import timers_running
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock, clock_from_settings
 from shared.db.engine import make_engine
 from shared.http.auth import require_keys
 from shared.http.errors import install_error_handlers
@@ -27,11 +27,11 @@ TITLE = "overdue scheduler"
 
 def create_http(settings: SchedulerSettings, *, clock: Clock | None = None) -> FastAPI:
     """Everything `overdue scheduler serve` runs, on the database `settings` name."""
-    clock = clock or SystemClock()
+    clock = clock or clock_from_settings(settings)
     engine = make_engine(settings.database_url)
     # Timers wait for the consumers of ledger.events to catch up (SPEC §6).
     scheduler = Scheduler(engine, clock, wait_for_ledger=True)
-    progress = LedgerProgress()
+    progress = LedgerProgress(clock)
 
     @asynccontextmanager
     async def relay(_: FastAPI) -> AsyncIterator[None]:

@@ -21,7 +21,8 @@ been handed over, and their new owner has reported, well within it.
 
 @dataclass(frozen=True)
 class Watermark:
-    """One partition's progress, as its owner last reported it."""
+    """One partition's progress, as its owner last reported it: caught up on
+    the timers' clock, reported on the real one behind it."""
 
     partition: int
     caught_up_at: datetime | None
@@ -48,6 +49,8 @@ def horizon(
     now: datetime,
     since: datetime,
     stale_after: timedelta = STALE_AFTER,
+    *,
+    alive_now: datetime | None = None,
 ) -> Horizon:
     """The moment up to which the consumers have applied `ledger.events`.
 
@@ -60,13 +63,19 @@ def horizon(
       caller: after a restart the consumers get that long to report.
     - With no partition reported at all, nothing fires for `stale_after`
       from `since`; then timers fire as if the consumers were current.
+
+    Silence is measured on the clock `reported_at` and `since` are told on,
+    whose present is `alive_now` (by default `now`): the real clock behind a
+    virtual one, whose jump forward would otherwise age every report at once
+    and let timers fire without waiting for the consumers.
     """
+    alive_now = now if alive_now is None else alive_now
     if not marks:
-        if now - since <= stale_after:
+        if alive_now - since <= stale_after:
             return Horizon(None)
         return Horizon(now, unreported=True)
 
-    live = [m for m in marks if now - max(m.reported_at, since) <= stale_after]
+    live = [m for m in marks if alive_now - max(m.reported_at, since) <= stale_after]
     ignored = tuple(sorted(m.partition for m in marks if m not in live))
     own = {
         m.partition: None if m.caught_up_at is None else min(m.caught_up_at, now)

@@ -52,7 +52,7 @@ from services.scheduler.service.errors import (
     UnknownInvoice,
 )
 from services.scheduler.service.timeline import history_line
-from shared.clock import Clock, ensure_aware
+from shared.clock import Clock, ensure_aware, wall_clock
 from shared.db.bulk import among, insert_rows
 from shared.events import Envelope, Payload, parse_payload
 from shared.events import collections as cases
@@ -189,7 +189,9 @@ class Scheduler:
         self.clock = clock
         self.wait_for_ledger = wait_for_ledger
         self.stale_after = stale_after
-        self.since = utc(clock.now())
+        # Whether a consumer went silent is a matter of real time (see horizon).
+        self.wall = wall_clock(clock)
+        self.since = utc(self.wall.now())
         self._ignored: tuple[int, ...] = ()
 
     # -- creditors ---------------------------------------------------------
@@ -541,7 +543,7 @@ class Scheduler:
         """Note, per partition of `ledger.events` the owner holds, the moment up
         to which it has applied the topic; None keeps the last one, and says
         only that the owner is alive and still behind."""
-        now = utc(self.clock.now())
+        now = utc(self.wall.now())
         with self._transaction() as session:
             for partition, caught_up_at in sorted(partitions.items()):
                 key = (LEDGER_EVENTS.name, partition)
@@ -575,7 +577,9 @@ class Scheduler:
             )
             for row in rows
         ]
-        found = horizon(marks, now, self.since, self.stale_after)
+        found = horizon(
+            marks, now, self.since, self.stale_after, alive_now=utc(self.wall.now())
+        )
         self._warn_of(found.ignored, found.unreported)
         work.until = found.until
         work.held = found.until is None

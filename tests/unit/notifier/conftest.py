@@ -1,7 +1,7 @@
 """The notifier's database on SQLite, migrated; fakes for what it talks to; the
 shipped templates, loaded once for the rendering tests."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 from services.notifier.adapters.print_room import PrintRoom
 from services.notifier.rendering.templates import Templates
 from services.notifier.service import Notifier
-from shared.clock import VirtualClock
+from shared.clock import Clock, VirtualClock
 from shared.db.engine import make_engine
 from shared.db.migrations import upgrade
 from tests.support.databases import sqlite_url
@@ -54,20 +54,29 @@ def fake_templates() -> FakeTemplates:
 
 
 @pytest.fixture
-def notifier(
+def notifier_on(
     notifier_engine: Engine,
-    clock: VirtualClock,
     fake_templates: FakeTemplates,
     press: FakePress,
     mailer: FakeMailer,
     tmp_path: Path,
-) -> Notifier:
-    return Notifier(
-        notifier_engine,
-        clock,
-        templates=fake_templates,
-        press=press,
-        mailer=mailer,
-        print_room=PrintRoom(tmp_path / "letters"),
-        max_attempts=3,
-    )
+) -> Callable[[Clock], Notifier]:
+    """A notifier on the fakes, running on the clock given."""
+
+    def build(clock: Clock) -> Notifier:
+        return Notifier(
+            notifier_engine,
+            clock,
+            templates=fake_templates,
+            press=press,
+            mailer=mailer,
+            print_room=PrintRoom(tmp_path / "letters"),
+            max_attempts=3,
+        )
+
+    return build
+
+
+@pytest.fixture
+def notifier(notifier_on: Callable[[Clock], Notifier], clock: VirtualClock) -> Notifier:
+    return notifier_on(clock)

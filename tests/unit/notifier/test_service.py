@@ -1,14 +1,16 @@
 """The notifier's service on SQLite with fakes: once, never after payment, fallbacks."""
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlmodel import Session
 
 from services.notifier.adapters.tables import ContactRow, DeliveryRow
 from services.notifier.service import Notifier
-from shared.clock import VirtualClock
+from shared.clock import Clock, SharedClock, VirtualClock, write_offset
 from tests.support.notifier import (
     FakeMailer,
     FakeTemplates,
@@ -332,3 +334,25 @@ async def test_two_tries_of_one_contact_at_once_send_it_once(
     assert len(mailer.sent) == 1
     with Session(notifier_engine) as session:
         assert session.get(ContactRow, contact_id).attempts == 1
+
+
+async def test_a_jump_of_the_shared_clock_does_not_run_out_a_lease_held_by_a_try(
+    notifier_on: Callable[[Clock], Notifier],
+    clock: VirtualClock,
+    mailer: FakeMailer,
+    tmp_path: Path,
+) -> None:
+    clock_file = tmp_path / "clock"
+    shared = SharedClock(clock_file, wall=clock)
+    notifier = notifier_on(shared)
+    known_debtor(notifier)
+    due = contact_due(shared.now())
+    notifier.receive([due])
+    in_flight = notifier.work.claim(due.data["contact_id"], clock.now())
+
+    write_offset(clock_file, timedelta(days=3))
+    tried = await notifier.retry_due()
+
+    assert in_flight is not None
+    assert tried == 0
+    assert mailer.sent == []

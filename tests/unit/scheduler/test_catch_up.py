@@ -1,14 +1,19 @@
 """Timers wait for the consumers of ledger.events: the rule, and the service."""
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from aiokafka import TopicPartition
 from sqlalchemy import Engine
 
+from services.scheduler.catch_up import LedgerProgress
 from services.scheduler.service import Scheduler
 from services.scheduler.service.catch_up import STALE_AFTER, Watermark, horizon
-from shared.clock import VirtualClock
+from shared.clock import SharedClock, VirtualClock, reading_at, write_offset
+from shared.topics import LEDGER_EVENTS
 from tests.support.scheduler import (
     at,
     contacts,
@@ -242,3 +247,76 @@ def test_a_debtor_waits_only_for_the_consumer_of_its_own_partition(
 
     assert while_one_lags == ["d1"]
     assert reminded(engine) == ["d1", "d2"]
+
+
+# -- on a shared virtual clock that jumps ------------------------------------------
+
+
+def test_after_the_shared_clock_jumps_a_timer_still_waits_for_the_consumers(
+    engine: Engine, tmp_path: Path
+) -> None:
+    wall = VirtualClock(START)
+    clock_file = tmp_path / "clock"
+    clock = SharedClock(clock_file, wall=wall)
+    scheduler = Scheduler(engine, clock, wait_for_ledger=True)
+    debtor_with_invoice(scheduler, clock)
+    fetched_before_the_jump = wall.advance(SECOND)
+
+    write_offset(clock_file, REMINDER_SLOT + 5 * SECOND - wall.now())
+    wall.advance(SECOND)
+    right_after_the_jump = scheduler.fire_due(clock.now())
+    scheduler.report_caught_up("test", {0: reading_at(clock, fetched_before_the_jump)})
+    scheduler.report_caught_up("test", {1: reading_at(clock, fetched_before_the_jump)})
+    with_fetches_of_before = scheduler.fire_due(clock.now())
+    fetched_after_the_jump = wall.advance(SECOND)
+    scheduler.report_caught_up(
+        "test", dict.fromkeys((0, 1), reading_at(clock, fetched_after_the_jump))
+    )
+    once_caught_up = scheduler.fire_due(clock.now())
+
+    assert right_after_the_jump == 0
+    assert with_fetches_of_before == 0
+    assert once_caught_up == 1
+    assert [c["template"] for c in contacts(engine)] == ["reminder"]
+
+
+class FetchedConsumer:
+    """The consumer of partition 0 of ledger.events, all applied, last fetched at a
+    real moment the test sets."""
+
+    def __init__(self) -> None:
+        self.fetched: datetime | None = None
+
+    def assignment(self) -> set[TopicPartition]:
+        return {TopicPartition(LEDGER_EVENTS.name, 0)}
+
+    def highwater(self, tp: TopicPartition) -> int:
+        return 0
+
+    def last_poll_timestamp(self, tp: TopicPartition) -> int | None:
+        return None if self.fetched is None else int(self.fetched.timestamp() * 1000)
+
+    async def committed(self, tp: TopicPartition) -> int:
+        return 0
+
+
+async def test_a_fetch_is_reported_as_the_shared_clock_read_when_it_happened(
+    tmp_path: Path,
+) -> None:
+    wall = VirtualClock(START)
+    clock_file = tmp_path / "clock"
+    clock = SharedClock(clock_file, wall=wall)
+    consumer = FetchedConsumer()
+    progress = LedgerProgress(clock)
+    progress.subscriber = SimpleNamespace(consumer=consumer)
+    clock.now()
+
+    consumer.fetched = wall.advance(SECOND)
+    write_offset(clock_file, timedelta(days=3))
+    wall.advance(SECOND)
+    before_the_jump = await progress.caught_up()
+    consumer.fetched = wall.advance(SECOND)
+    after_the_jump = await progress.caught_up()
+
+    assert before_the_jump == {0: START + SECOND}
+    assert after_the_jump == {0: START + 3 * SECOND + timedelta(days=3)}

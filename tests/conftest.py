@@ -1,4 +1,5 @@
-"""Fixtures for tests against the real stack that `overdue infra up` started."""
+"""Fixtures for the integration and end-to-end tests: the real stack that
+`overdue infra up` started."""
 
 import pytest
 
