@@ -22,6 +22,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.partitioner import DefaultPartitioner
 
+from shared.messaging.dlq import Publisher
+from shared.outbox.relay import Producer
 from shared.topics import ALL_TOPICS
 
 logger = logging.getLogger(__name__)
@@ -34,33 +36,14 @@ TOPICS = tuple(name for topic in ALL_TOPICS for name in (topic.name, topic.dlq))
 Headers = list[tuple[str, bytes]]
 
 
-class Bus(Protocol):
-    """What the simulation needs of a broker; the outbox relay and the
-    dead-letter publisher use it as their producer."""
+class Bus(Producer, Publisher, Protocol):
+    """What the simulation needs of a broker: the outbox relay's producer and
+    the dead-letter publisher, and a way to read what a group has not had."""
 
     name: str
 
     async def start(self) -> None: ...
     async def stop(self) -> None: ...
-
-    async def send(
-        self,
-        topic: str,
-        value: bytes | None = None,
-        key: bytes | None = None,
-        partition: int | None = None,
-        timestamp_ms: int | None = None,
-        headers: Headers | None = None,
-    ) -> "asyncio.Future[Any]": ...
-
-    async def publish(
-        self,
-        message: Any,
-        topic: str = "",
-        *,
-        key: bytes | Any | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Any: ...
 
     async def fetch(self, group: str, topic: str) -> list[ConsumerRecord[Any, Any]]: ...
 
@@ -101,8 +84,44 @@ def _in_order(records: Iterable[ConsumerRecord[Any, Any]]) -> list[Any]:
     return sorted(records, key=lambda record: (record.partition, record.offset))
 
 
+class _Publishing:
+    """A dead letter's publish, as one more send: both buses take faststream's
+    `publish` as the dead-letter publisher calls it."""
+
+    async def send(
+        self,
+        topic: str,
+        value: bytes | None = None,
+        key: bytes | None = None,
+        partition: int | None = None,
+        timestamp_ms: int | None = None,
+        headers: Headers | None = None,
+    ) -> "asyncio.Future[Any]":
+        raise NotImplementedError
+
+    def logical(self, topic: str) -> str:
+        """The services' name of a topic the bus was handed."""
+        return topic
+
+    async def publish(
+        self,
+        message: Any,
+        topic: str = "",
+        *,
+        key: bytes | Any | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        sent = await self.send(
+            self.logical(topic),
+            _as_bytes(message),
+            key=key if key is None else _as_bytes(key),
+            headers=_header_list(headers),
+        )
+        return await sent
+
+
 @dataclass
-class InProcessBus:
+class InProcessBus(_Publishing):
     """Topics as lists in memory: for a machine without Kafka, and for speed."""
 
     name: str = "in-process"
@@ -148,22 +167,6 @@ class InProcessBus:
         done.set_result(record)
         return done
 
-    async def publish(
-        self,
-        message: Any,
-        topic: str = "",
-        *,
-        key: bytes | Any | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Any:
-        sent = await self.send(
-            topic,
-            _as_bytes(message),
-            key=key if key is None else _as_bytes(key),
-            headers=_header_list(headers),
-        )
-        return await sent
-
     async def fetch(self, group: str, topic: str) -> list[ConsumerRecord[Any, Any]]:
         found = []
         for partition in range(PARTITIONS):
@@ -178,7 +181,7 @@ class InProcessBus:
 
 
 @dataclass
-class KafkaBus:
+class KafkaBus(_Publishing):
     """The real broker, on topics of this run alone: `sim-<run>.<topic>`.
 
     Another run, a test or the services themselves may be using the usual
@@ -259,22 +262,6 @@ class KafkaBus:
         done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         done.set_result(metadata)
         return done
-
-    async def publish(
-        self,
-        message: Any,
-        topic: str = "",
-        *,
-        key: bytes | Any | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> Any:
-        sent = await self.send(
-            self.logical(topic),
-            _as_bytes(message),
-            key=key if key is None else _as_bytes(key),
-            headers=_header_list(headers),
-        )
-        return await sent
 
     async def fetch(self, group: str, topic: str) -> list[ConsumerRecord[Any, Any]]:
         consumer = await self._consumer(group, topic)
