@@ -1,6 +1,7 @@
 """Letters print with the address in the envelope window, the marks and the fees."""
 
 import io
+from dataclasses import replace
 import pickle
 from pathlib import Path
 from typing import NamedTuple
@@ -201,3 +202,28 @@ def test_the_statement_prints_as_a_pdf(templates: Templates) -> None:
     text = all_text(pdf)
     assert "Kontoauszug zum 2. März 2026" in text
     assert "Offener Saldo 4.634,30 €" in text
+
+
+@pytest.mark.parametrize(
+    "legal_name",
+    ["Nordlicht GmbH", "Kranich & Voss Papierwaren und Bürobedarf GmbH"],
+)
+def test_the_whole_return_address_fits_the_window_s_remark_line(
+    templates: Templates, legal_name: str
+) -> None:
+    document = sample_document("final", "de")
+    creditor = document.creditor.model_copy(update={"legal_name": legal_name})
+    letter = render_pdf(templates.render_letter(replace(document, creditor=creditor)))
+
+    remark = A4.remark
+    assert remark is not None
+    line = [
+        word
+        for word in words_mm(letter)
+        if remark.top <= word.top
+        and word.bottom <= remark.top + remark.height
+        and remark.left <= word.left < remark.left + remark.width
+    ]
+    # The city ends the line, inside the zone's 5 mm margins: nothing clipped.
+    assert line[-1].text.endswith("Hamburg")
+    assert line[-1].right <= remark.left + remark.width - 5 + TOLERANCE
