@@ -14,7 +14,7 @@ import asyncio
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -88,16 +88,8 @@ class _Publishing:
     """A dead letter's publish, as one more send: both buses take faststream's
     `publish` as the dead-letter publisher calls it."""
 
-    async def send(
-        self,
-        topic: str,
-        value: bytes | None = None,
-        key: bytes | None = None,
-        partition: int | None = None,
-        timestamp_ms: int | None = None,
-        headers: Headers | None = None,
-    ) -> "asyncio.Future[Any]":
-        raise NotImplementedError
+    send: Callable[..., Awaitable["asyncio.Future[Any]"]]
+    """Each bus's own: the record on its partition, acknowledged."""
 
     def logical(self, topic: str) -> str:
         """The services' name of a topic the bus was handed."""
