@@ -1,8 +1,8 @@
 """Letters print with the address in the envelope window, the marks and the fees."""
 
 import io
-from dataclasses import replace
 import pickle
+from dataclasses import replace
 from pathlib import Path
 from typing import NamedTuple
 
