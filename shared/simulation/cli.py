@@ -86,10 +86,11 @@ def simulate_command(
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
-    """Run a scenario through the real ledger, scheduler and notifier, over a
-    broker, with a virtual clock; write every outward effect, in time order.
+    """Play a scenario through the three services on a virtual clock.
 
-    The same scenario always gives the same timeline, on either broker.
+    The real ledger, scheduler and notifier run over a broker; every outward
+    effect is written to the timeline, in time order. The same scenario
+    always gives the same timeline, on either broker.
     """
     logging.basicConfig(level=logging.ERROR)
     try:
